@@ -1,0 +1,39 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// The engine's kernels are written with explicit SIMD types; with an AVX2/FMA target the
+/// compiler emits vector FMAs instead of a libm call per lane (see design notes).
+let fastMath: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+
+let package = Package(
+    name: "pluralism",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "pluralism", targets: ["PluralismCLI"]),
+        .library(name: "Pluralism", targets: ["Pluralism"]),
+        .library(name: "Inference", targets: ["Inference"]),
+        .library(name: "Corpus", targets: ["Corpus"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "ContentHash"),
+        .target(name: "Inference", dependencies: ["ContentHash"], swiftSettings: fastMath),
+        .target(name: "Corpus", dependencies: ["CSQLite", "ContentHash"]),
+        .target(name: "Pluralism", dependencies: ["Inference", "Corpus", "ContentHash"]),
+        .executableTarget(
+            name: "PluralismCLI",
+            dependencies: [
+                "Pluralism", "Inference", "Corpus",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: fastMath
+        ),
+        .testTarget(name: "ContentHashTests", dependencies: ["ContentHash"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference"], swiftSettings: fastMath),
+        .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
+        .testTarget(name: "PluralismTests", dependencies: ["Pluralism", "Corpus", "Inference"]),
+    ]
+)

@@ -1,0 +1,22 @@
+import ArgumentParser
+
+@main
+struct PluralismCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pluralism",
+        abstract: "Pluralistic alignment with community language models: comment, synthesize, audit.",
+        discussion: """
+        pluralism asks a pool of community language models to comment on value-laden
+        questions, has a base model synthesize their comments in three pluralism modes
+        (Overton, steerable, distributional) next to the baselines, and stores every model
+        call in a reproducible SQLite corpus.
+
+        Start with `pluralism models fetch`, then `pluralism run`.
+        """,
+        subcommands: [
+            ModelsCommand.self,
+            GenerateCommand.self,
+            BenchCommand.self,
+        ]
+    )
+}
