@@ -1,20 +1,14 @@
 #!/usr/bin/env bash
 # Installs what pluralism needs on a fresh Debian machine: the C libraries it links
-# (SQLite, libxml2) and python3 + pip, through which the embedded model is fetched.
-# Safe to run again: it installs only what is missing.
+# (SQLite, libxml2, found through pkg-config) and python3 with pip, through which the
+# embedded model is fetched. Safe to run again: it installs only what is missing.
 set -euo pipefail
 
 needed=()
-for pkg in libsqlite3-dev libxml2-dev pkg-config python3 python3-pip; do
-  case "$pkg" in
-    python3|python3-pip) command -v "${pkg/python3-pip/pip3}" >/dev/null 2>&1 && continue ;;
-  esac
+for pkg in libsqlite3-dev libxml2-dev pkg-config; do
   dpkg -s "$pkg" >/dev/null 2>&1 || needed+=("$pkg")
 done
-# python3 -m pip is what the model fetch uses; a python without pip needs the package too.
-if command -v python3 >/dev/null 2>&1 && ! python3 -m pip --version >/dev/null 2>&1; then
-  needed+=(python3-pip)
-fi
+python3 -m pip --version >/dev/null 2>&1 || needed+=(python3 python3-pip)
 
 if [ ${#needed[@]} -gt 0 ]; then
   sudo=""
