@@ -1,2 +1,519 @@
 // Corpus: the SQLite store of a pluralism run: schema and migrations, the call archive,
 // typed reads and writes, and the content digest.
+import CSQLite
+import ContentHash
+import Foundation
+
+/// A corpus file: the runs, their items and communities, the comments and syntheses, and
+/// the archive of every model call, in one SQLite file readable with the `sqlite3` shell
+/// (docs/corpus-schema.md documents the tables).
+///
+/// Every write runs in a transaction (writes inside a `transaction` body join it), so an
+/// interrupted process leaves whole records or none. Safe to share between threads: calls
+/// are serialised on one connection.
+public final class Corpus: @unchecked Sendable {
+    /// The file's path, as given to `open`.
+    public let path: String
+    /// The connection, for queries this API does not cover (reports, ad-hoc analysis).
+    public let database: Database
+
+    private init(path: String, database: Database) {
+        self.path = path
+        self.database = database
+    }
+
+    /// Opens the corpus at `path`, creating it (and its parent folder) when missing and
+    /// migrating an older schema; WAL journal, foreign keys enforced.
+    ///
+    /// With `readOnly`, the file must exist at the current schema version and is never
+    /// written (for digests and exports of a corpus another process may be writing).
+    ///
+    /// A file that is not a corpus (not SQLite, corrupt, another program's database) or one
+    /// written by a newer tool is refused with an error naming the path, and left unchanged.
+    public static func open(path: String, readOnly: Bool = false) throws -> Corpus {
+        let fileManager = FileManager.default
+        if readOnly {
+            guard fileManager.fileExists(atPath: path) else {
+                throw CorpusError.cannotOpen(path: path, reason: "no such file")
+            }
+        } else {
+            let parent = (path as NSString).deletingLastPathComponent
+            if !parent.isEmpty && !fileManager.fileExists(atPath: parent) {
+                do {
+                    try fileManager.createDirectory(atPath: parent, withIntermediateDirectories: true)
+                } catch {
+                    throw CorpusError.cannotOpen(path: path, reason: "cannot create folder \(parent): \(error.localizedDescription)")
+                }
+            }
+        }
+        let database: Database
+        do {
+            database = try Database(path: path, readOnly: readOnly)
+        } catch let error as DatabaseError {
+            throw CorpusError.cannotOpen(path: path, reason: error.message)
+        }
+
+        // Look before writing anything: the first read of the header is what tells a
+        // non-SQLite or damaged file apart.
+        let tables: Int, applicationID: Int, version: Int
+        do {
+            tables = try database.fetchValue("SELECT count(*) FROM sqlite_schema") ?? 0
+            applicationID = try database.fetchValue("PRAGMA application_id") ?? 0
+            version = try database.fetchValue("PRAGMA user_version") ?? 0
+        } catch let error as DatabaseError {
+            throw CorpusError.notACorpus(path: path, reason: "not a readable SQLite database (\(error.message))")
+        }
+        if applicationID != 0 && applicationID != Int(Schema.applicationID) {
+            throw CorpusError.notACorpus(
+                path: path, reason: "an SQLite database of another application (application_id \(applicationID))")
+        }
+        if applicationID == 0 && tables > 0 {
+            throw CorpusError.notACorpus(path: path, reason: "an SQLite database with \(tables) schema objects of its own")
+        }
+        if version > Schema.currentVersion {
+            throw CorpusError.newerSchema(path: path, version: version, supported: Schema.currentVersion)
+        }
+        if readOnly {
+            if tables == 0 { throw CorpusError.notACorpus(path: path, reason: "an empty database") }
+            if version < Schema.currentVersion {
+                throw CorpusError.olderSchema(path: path, version: version, supported: Schema.currentVersion)
+            }
+        } else {
+            // WAL: readers (digest, export, reports) never block the writing stage and vice
+            // versa; synchronous=NORMAL is still safe against a crash or kill -9 of the process.
+            try database.executeScript("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
+        }
+        try database.executeScript("PRAGMA foreign_keys = ON")
+        let corpus = Corpus(path: path, database: database)
+        if !readOnly { try corpus.migrate() }
+        return corpus
+    }
+
+    /// The schema version this tool writes.
+    public static var schemaVersion: Int { Schema.currentVersion }
+
+    /// The file's schema version (`PRAGMA user_version`).
+    public func schemaVersion() throws -> Int { try database.fetchValue("PRAGMA user_version") ?? 0 }
+
+    /// Applies the missing migrations, one transaction each. The version is read inside the
+    /// write transaction, so two processes opening a new file at once do not both migrate.
+    private func migrate() throws {
+        while try database.transaction({ () throws -> Bool in
+            let version = try schemaVersion()
+            if version > Schema.currentVersion {
+                throw CorpusError.newerSchema(path: path, version: version, supported: Schema.currentVersion)
+            }
+            guard let step = Schema.migrations.first(where: { $0.version == version + 1 }) else { return false }
+            try database.executeScript(step.sql)
+            // Pragmas take no bound parameters; both numbers are this file's own constants.
+            try database.executeScript("PRAGMA user_version = \(step.version); PRAGMA application_id = \(Schema.applicationID)")
+            return true
+        }) {}
+    }
+
+    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    /// Corpus writes inside `body` join it; nested calls join the outer transaction.
+    public func transaction<T>(_ body: () throws -> T) throws -> T { try database.transaction(body) }
+
+    /// Runs `body` on one consistent snapshot of the file (several reads that must agree).
+    public func read<T>(_ body: () throws -> T) throws -> T { try database.read(body) }
+
+    /// The current time in ISO 8601 (UTC, milliseconds), the format of `created_at` columns.
+    public static func timestamp(_ date: Date = Date()) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
+    }
+
+    // MARK: Runs
+
+    /// Records a run's manifest. Idempotent on `id`: the first manifest stored is kept.
+    public func insertRun(_ run: RunRecord) throws {
+        try transaction {
+            try database.execute(
+                """
+                INSERT OR IGNORE INTO run (id, name, config_json, input_hashes_json, tool_version, seed, status, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [run.id, run.name, run.configJSON, JSONColumn.encode(run.inputHashes), run.toolVersion,
+                 String(run.seed), run.status.rawValue, run.createdAt])
+        }
+    }
+
+    private static let runColumns = "id, name, config_json, input_hashes_json, tool_version, seed, status, created_at"
+
+    private func readRun(_ row: Row) throws -> RunRecord {
+        let id: String = try row.get(0)
+        let seedText: String = try row.get(5)
+        let statusText: String = try row.get(6)
+        guard let seed = UInt64(seedText) else {
+            throw CorpusError.invalidValue(table: "run", column: "seed", key: id, reason: "\(seedText) is not an unsigned 64-bit integer")
+        }
+        guard let status = RunRecord.Status(rawValue: statusText) else {
+            throw CorpusError.invalidValue(table: "run", column: "status", key: id, reason: "unknown status \(statusText)")
+        }
+        return RunRecord(
+            id: id, name: try row.get(1), configJSON: try row.get(2),
+            inputHashes: try JSONColumn.decode([String: String].self, try row.get(3), table: "run", column: "input_hashes_json", key: id),
+            toolVersion: try row.get(4), seed: seed, status: status, createdAt: try row.get(7))
+    }
+
+    /// The run with this id, if stored.
+    public func run(id: String) throws -> RunRecord? {
+        try database.fetchOne("SELECT \(Self.runColumns) FROM run WHERE id = ?", [id], readRun)
+    }
+
+    /// All runs, oldest first.
+    public func runs() throws -> [RunRecord] {
+        try database.fetchAll("SELECT \(Self.runColumns) FROM run ORDER BY created_at, id", [], readRun)
+    }
+
+    /// Sets a run's status; throws `unknownRun` when there is no such run.
+    public func setRunStatus(id: String, status: RunRecord.Status) throws {
+        try transaction {
+            try database.execute("UPDATE run SET status = ? WHERE id = ?", [status.rawValue, id])
+            if database.changes == 0 { throw CorpusError.unknownRun(id: id) }
+        }
+    }
+
+    // MARK: Items and communities
+
+    /// Stores a run's items. Idempotent on (runID, id): an item already stored is kept.
+    public func insertItems(_ items: [ItemRecord]) throws {
+        try transaction {
+            for item in items {
+                try database.execute(
+                    """
+                    INSERT OR IGNORE INTO item (run_id, id, mode, pool, source_file, line, ordinal, content_json, content_hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [item.runID, item.id, item.mode, item.pool, item.sourceFile, item.line, item.ordinal,
+                     item.contentJSON, item.contentHash])
+            }
+        }
+    }
+
+    /// A run's items in input order.
+    public func items(runID: String) throws -> [ItemRecord] {
+        try database.fetchAll(
+            """
+            SELECT run_id, id, mode, pool, source_file, line, ordinal, content_json, content_hash
+            FROM item WHERE run_id = ? ORDER BY ordinal, id
+            """, [runID]
+        ) { row in
+            ItemRecord(
+                runID: try row.get(0), id: try row.get(1), mode: try row.get(2), pool: try row.get(3),
+                sourceFile: try row.get(4), line: try row.get(5), ordinal: try row.get(6),
+                contentJSON: try row.get(7), contentHash: try row.get(8))
+        }
+    }
+
+    /// Stores a run's communities. Idempotent on (runID, name).
+    public func insertCommunities(_ communities: [CommunityRecord]) throws {
+        try transaction {
+            for community in communities {
+                try database.execute(
+                    """
+                    INSERT OR IGNORE INTO community (run_id, name, pool, description, system_prompt, profile, model_json, ordinal)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [community.runID, community.name, community.pool, community.description, community.systemPrompt,
+                     community.profile, community.modelJSON, community.ordinal])
+            }
+        }
+    }
+
+    /// A run's communities in configuration order.
+    public func communities(runID: String) throws -> [CommunityRecord] {
+        try database.fetchAll(
+            """
+            SELECT run_id, name, pool, description, system_prompt, profile, model_json, ordinal
+            FROM community WHERE run_id = ? ORDER BY ordinal, name
+            """, [runID]
+        ) { row in
+            CommunityRecord(
+                runID: try row.get(0), name: try row.get(1), pool: try row.get(2), description: try row.get(3),
+                systemPrompt: try row.get(4), profile: try row.get(5), modelJSON: try row.get(6), ordinal: try row.get(7))
+        }
+    }
+
+    // MARK: The call archive
+
+    /// The archived call with this key, if any.
+    public func archivedCall(key: String) throws -> ArchivedCall? {
+        try database.fetchOne(
+            """
+            SELECT key, backend, base_url, model, request_json, response_json, created_at, duration_ms
+            FROM call WHERE key = ?
+            """, [key]
+        ) { row in
+            ArchivedCall(
+                key: try row.get(0), backend: try row.get(1), baseURL: try row.get(2), model: try row.get(3),
+                requestJSON: try row.get(4), responseJSON: try row.get(5), createdAt: try row.get(6),
+                durationMS: try row.get(7))
+        }
+    }
+
+    /// Archives a call. A key already archived keeps its first answer: the same request
+    /// always replays the same response.
+    public func archiveCall(_ call: ArchivedCall) throws {
+        try transaction {
+            try database.execute(
+                """
+                INSERT OR IGNORE INTO call (key, backend, base_url, model, request_json, response_json, created_at, duration_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [call.key, call.backend, call.baseURL, call.model, call.requestJSON, call.responseJSON, call.createdAt,
+                 call.durationMS])
+        }
+    }
+
+    /// How many calls the archive holds (all runs together).
+    public func archivedCallCount() throws -> Int { try database.fetchValue("SELECT count(*) FROM call") ?? 0 }
+
+    // MARK: Comments
+
+    /// Stores a comment. Fails (a `DatabaseError` with `isUniqueViolation`) when the run
+    /// already has that (item, community, sample), and (`isForeignKeyViolation`) when the
+    /// item, community or archived call does not exist.
+    public func insertComment(_ comment: CommentRecord) throws {
+        try transaction {
+            try database.execute(
+                """
+                INSERT INTO comment (run_id, item_id, community, sample_index, text, call_key)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+                [comment.runID, comment.itemID, comment.community, comment.sampleIndex, comment.text, comment.callKey])
+        }
+    }
+
+    /// Whether the comment is stored (how a resumed stage skips finished work).
+    public func commentExists(runID: String, itemID: String, community: String, sampleIndex: Int) throws -> Bool {
+        try database.fetchValue(
+            "SELECT 1 FROM comment WHERE run_id = ? AND item_id = ? AND community = ? AND sample_index = ?",
+            [runID, itemID, community, sampleIndex], as: Int.self) != nil
+    }
+
+    /// A run's comments (of one item when `itemID` is given), in item order, then community
+    /// order, then sample index.
+    public func comments(runID: String, itemID: String? = nil) throws -> [CommentRecord] {
+        let select = """
+            SELECT c.run_id, c.item_id, c.community, c.sample_index, c.text, c.call_key
+            FROM comment c
+            JOIN item i ON i.run_id = c.run_id AND i.id = c.item_id
+            JOIN community m ON m.run_id = c.run_id AND m.name = c.community
+            """
+        let order = "ORDER BY i.ordinal, c.item_id, m.ordinal, c.community, c.sample_index"
+        let read = { (row: Row) in
+            CommentRecord(
+                runID: try row.get(0), itemID: try row.get(1), community: try row.get(2), sampleIndex: try row.get(3),
+                text: try row.get(4), callKey: try row.get(5))
+        }
+        if let itemID {
+            return try database.fetchAll("\(select) WHERE c.run_id = ? AND c.item_id = ? \(order)", [runID, itemID], read)
+        }
+        return try database.fetchAll("\(select) WHERE c.run_id = ? \(order)", [runID], read)
+    }
+
+    // MARK: Syntheses and distributions
+
+    /// Stores a method's answer to an item together with its distributions, in one
+    /// transaction: both or neither. Fails on a duplicate (run, item, method).
+    public func insertSynthesis(_ synthesis: SynthesisRecord, distributions: [DistributionRecord]) throws {
+        let key = "(\(synthesis.runID), \(synthesis.itemID), \(synthesis.method))"
+        for distribution in distributions
+        where (distribution.runID, distribution.itemID, distribution.method) != (synthesis.runID, synthesis.itemID, synthesis.method) {
+            throw CorpusError.invalidRecord(
+                table: "distribution", key: key,
+                reason: "distribution for (\(distribution.runID), \(distribution.itemID), \(distribution.method)) given with this synthesis")
+        }
+        let distributionJSON = try distributions.map { distribution in
+            let distributionKey = "\(key) community '\(distribution.community)'"
+            for (name, value) in [("covered_mass", distribution.coveredMass), ("weight", distribution.weight)] where !value.isFinite {
+                throw CorpusError.invalidRecord(table: "distribution", key: distributionKey, reason: "\(name) is \(value)")
+            }
+            return try JSONColumn.encode(distribution.probabilities, table: "distribution", key: distributionKey)
+        }
+        try transaction {
+            try database.execute(
+                """
+                INSERT INTO synthesis (run_id, item_id, method, text, selected_community, selection_parsed, selection_reply,
+                                       answer_option, call_keys_json)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [synthesis.runID, synthesis.itemID, synthesis.method, synthesis.text, synthesis.selectedCommunity,
+                 synthesis.selectionParsed, synthesis.selectionReply, synthesis.answerOption,
+                 JSONColumn.encode(synthesis.callKeys)])
+            for (distribution, probabilities) in zip(distributions, distributionJSON) {
+                try database.execute(
+                    """
+                    INSERT INTO distribution (run_id, item_id, method, community, probabilities_json, covered_mass, fallback, weight)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [distribution.runID, distribution.itemID, distribution.method, distribution.community, probabilities,
+                     distribution.coveredMass, distribution.fallback, distribution.weight])
+            }
+        }
+    }
+
+    /// Whether the method's answer to the item is stored.
+    public func synthesisExists(runID: String, itemID: String, method: String) throws -> Bool {
+        try database.fetchValue(
+            "SELECT 1 FROM synthesis WHERE run_id = ? AND item_id = ? AND method = ?", [runID, itemID, method],
+            as: Int.self) != nil
+    }
+
+    /// A run's syntheses (of one item when `itemID` is given), in item order, then method name.
+    public func syntheses(runID: String, itemID: String? = nil) throws -> [SynthesisRecord] {
+        let select = """
+            SELECT s.run_id, s.item_id, s.method, s.text, s.selected_community, s.selection_parsed, s.selection_reply,
+                   s.answer_option, s.call_keys_json
+            FROM synthesis s JOIN item i ON i.run_id = s.run_id AND i.id = s.item_id
+            """
+        let order = "ORDER BY i.ordinal, s.item_id, s.method"
+        let read = { (row: Row) in
+            let runID: String = try row.get(0), itemID: String = try row.get(1), method: String = try row.get(2)
+            return SynthesisRecord(
+                runID: runID, itemID: itemID, method: method, text: try row.get(3), selectedCommunity: try row.get(4),
+                selectionParsed: try row.get(5), selectionReply: try row.get(6), answerOption: try row.get(7),
+                callKeys: try JSONColumn.decode(
+                    [String].self, try row.get(8), table: "synthesis", column: "call_keys_json", key: "(\(runID), \(itemID), \(method))"))
+        }
+        if let itemID {
+            return try database.fetchAll("\(select) WHERE s.run_id = ? AND s.item_id = ? \(order)", [runID, itemID], read)
+        }
+        return try database.fetchAll("\(select) WHERE s.run_id = ? \(order)", [runID], read)
+    }
+
+    private static let distributionSelect = """
+        SELECT d.run_id, d.item_id, d.method, d.community, d.probabilities_json, d.covered_mass, d.fallback, d.weight
+        FROM distribution d
+        JOIN item i ON i.run_id = d.run_id AND i.id = d.item_id
+        LEFT JOIN community m ON m.run_id = d.run_id AND m.name = d.community
+        """
+    /// Per-community distributions in community order, the mixed one ("") last.
+    private static let distributionOrder = "ORDER BY i.ordinal, d.item_id, d.method, d.community = '', m.ordinal, d.community"
+
+    private func readDistribution(_ row: Row) throws -> DistributionRecord {
+        let runID: String = try row.get(0), itemID: String = try row.get(1), method: String = try row.get(2)
+        let community: String = try row.get(3)
+        return DistributionRecord(
+            runID: runID, itemID: itemID, method: method, community: community,
+            probabilities: try JSONColumn.decode(
+                [Double].self, try row.get(4), table: "distribution", column: "probabilities_json",
+                key: "(\(runID), \(itemID), \(method), '\(community)')"),
+            coveredMass: try row.get(5), fallback: try row.get(6), weight: try row.get(7))
+    }
+
+    /// The distributions of one method's answer to one item: per community in community
+    /// order, then the mixed one (community "").
+    public func distributions(runID: String, itemID: String, method: String) throws -> [DistributionRecord] {
+        try database.fetchAll(
+            "\(Self.distributionSelect) WHERE d.run_id = ? AND d.item_id = ? AND d.method = ? \(Self.distributionOrder)",
+            [runID, itemID, method], readDistribution)
+    }
+
+    /// All distributions of a run, in item order, then method, then as above.
+    public func distributions(runID: String) throws -> [DistributionRecord] {
+        try database.fetchAll(
+            "\(Self.distributionSelect) WHERE d.run_id = ? \(Self.distributionOrder)", [runID], readDistribution)
+    }
+
+    // MARK: Audits
+
+    /// Stores audit scores in one transaction. Fails on a duplicate (run, item, method,
+    /// metric, community).
+    public func insertAudits(_ audits: [AuditRecord]) throws {
+        for audit in audits {
+            if let score = audit.score, !score.isFinite {
+                throw CorpusError.invalidRecord(
+                    table: "audit", key: "(\(audit.runID), \(audit.itemID), \(audit.method), \(audit.metric), '\(audit.community)')",
+                    reason: "score is \(score)")
+            }
+        }
+        try transaction {
+            for audit in audits {
+                try database.execute(
+                    """
+                    INSERT INTO audit (run_id, item_id, method, metric, community, score, evidence_json)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [audit.runID, audit.itemID, audit.method, audit.metric, audit.community, audit.score, audit.evidenceJSON])
+            }
+        }
+    }
+
+    /// Whether the audit score is stored.
+    public func auditExists(runID: String, itemID: String, method: String, metric: String, community: String = "") throws -> Bool {
+        try database.fetchValue(
+            "SELECT 1 FROM audit WHERE run_id = ? AND item_id = ? AND method = ? AND metric = ? AND community = ?",
+            [runID, itemID, method, metric, community], as: Int.self) != nil
+    }
+
+    /// A run's audit scores (of one item when `itemID` is given), in item order, then
+    /// method, metric and community name.
+    public func audits(runID: String, itemID: String? = nil) throws -> [AuditRecord] {
+        let select = """
+            SELECT a.run_id, a.item_id, a.method, a.metric, a.community, a.score, a.evidence_json
+            FROM audit a JOIN item i ON i.run_id = a.run_id AND i.id = a.item_id
+            """
+        let order = "ORDER BY i.ordinal, a.item_id, a.method, a.metric, a.community"
+        let read = { (row: Row) in
+            AuditRecord(
+                runID: try row.get(0), itemID: try row.get(1), method: try row.get(2), metric: try row.get(3),
+                community: try row.get(4), score: try row.get(5), evidenceJSON: try row.get(6))
+        }
+        if let itemID {
+            return try database.fetchAll("\(select) WHERE a.run_id = ? AND a.item_id = ? \(order)", [runID, itemID], read)
+        }
+        return try database.fetchAll("\(select) WHERE a.run_id = ? \(order)", [runID], read)
+    }
+
+    // MARK: Counts
+
+    /// Row counts of a run's tables, on one snapshot.
+    public func counts(runID: String) throws -> CorpusCounts {
+        try read {
+            func count(_ table: String) throws -> Int {
+                // Table names come from the fixed list below, never from input.
+                try database.fetchValue("SELECT count(*) FROM \(table) WHERE run_id = ?", [runID]) ?? 0
+            }
+            return CorpusCounts(
+                items: try count("item"), communities: try count("community"), comments: try count("comment"),
+                syntheses: try count("synthesis"), distributions: try count("distribution"), audits: try count("audit"))
+        }
+    }
+}
+
+/// JSON-valued columns: keys sorted and slashes unescaped, so the text is canonical and
+/// reads well in the `sqlite3` shell.
+enum JSONColumn {
+    private static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    static func encode(_ dictionary: [String: String]) -> String {
+        // Encoding strings cannot fail.
+        String(decoding: try! encoder().encode(dictionary), as: UTF8.self)
+    }
+
+    static func encode(_ strings: [String]) -> String {
+        String(decoding: try! encoder().encode(strings), as: UTF8.self)
+    }
+
+    /// Numbers in Swift's shortest round-trip form, so reading them back gives the same bits.
+    static func encode(_ numbers: [Double], table: String, key: String) throws -> String {
+        if let bad = numbers.first(where: { !$0.isFinite }) {
+            throw CorpusError.invalidRecord(table: table, key: key, reason: "probability \(bad) cannot be stored")
+        }
+        return "[" + numbers.map(\.description).joined(separator: ",") + "]"
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String, table: String, column: String, key: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+        } catch {
+            throw CorpusError.invalidValue(table: table, column: column, key: key, reason: "not valid JSON for \(T.self): \(text.prefix(80))")
+        }
+    }
+}

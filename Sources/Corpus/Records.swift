@@ -1,0 +1,223 @@
+import Foundation
+
+/// The manifest of one run: what was asked for, with which inputs and which tool.
+public struct RunRecord: Sendable, Equatable {
+    public enum Status: String, Sendable, CaseIterable { case running, finished, failed }
+    public var id: String
+    public var name: String
+    /// The normalised run configuration (canonical JSON).
+    public var configJSON: String
+    /// Input file (path relative to the config) → sha256 of its bytes.
+    public var inputHashes: [String: String]
+    public var toolVersion: String
+    public var seed: UInt64
+    public var status: Status
+    /// ISO 8601, UTC.
+    public var createdAt: String
+
+    public init(
+        id: String, name: String, configJSON: String, inputHashes: [String: String], toolVersion: String,
+        seed: UInt64, status: Status = .running, createdAt: String = Corpus.timestamp()
+    ) {
+        self.id = id
+        self.name = name
+        self.configJSON = configJSON
+        self.inputHashes = inputHashes
+        self.toolVersion = toolVersion
+        self.seed = seed
+        self.status = status
+        self.createdAt = createdAt
+    }
+}
+
+/// One question of a run, as read from its input file.
+public struct ItemRecord: Sendable, Equatable {
+    public var runID, id, mode, pool, sourceFile: String
+    /// 1-based line of the item in `sourceFile`.
+    public var line: Int
+    /// Position in the run (input order): the order stages and reports follow.
+    public var ordinal: Int
+    /// The item's canonical JSON (sorted keys).
+    public var contentJSON: String
+    /// sha256 of `contentJSON`.
+    public var contentHash: String
+
+    public init(
+        runID: String, id: String, mode: String, pool: String, sourceFile: String, line: Int, ordinal: Int,
+        contentJSON: String, contentHash: String
+    ) {
+        self.runID = runID
+        self.id = id
+        self.mode = mode
+        self.pool = pool
+        self.sourceFile = sourceFile
+        self.line = line
+        self.ordinal = ordinal
+        self.contentJSON = contentJSON
+        self.contentHash = contentHash
+    }
+}
+
+/// One community LM of a run.
+public struct CommunityRecord: Sendable, Equatable {
+    public var runID, name, pool, description, systemPrompt, profile: String
+    /// The community's model specification (canonical JSON).
+    public var modelJSON: String
+    /// Position in the configuration: the order of comments in prompts.
+    public var ordinal: Int
+
+    public init(
+        runID: String, name: String, pool: String, description: String, systemPrompt: String, profile: String,
+        modelJSON: String, ordinal: Int
+    ) {
+        self.runID = runID
+        self.name = name
+        self.pool = pool
+        self.description = description
+        self.systemPrompt = systemPrompt
+        self.profile = profile
+        self.modelJSON = modelJSON
+        self.ordinal = ordinal
+    }
+}
+
+/// One model call in the archive, stored once under the sha256 of its canonical request.
+public struct ArchivedCall: Sendable, Equatable {
+    public var key, backend, baseURL, model, requestJSON, responseJSON, createdAt: String
+    public var durationMS: Int
+
+    public init(
+        key: String, backend: String, baseURL: String, model: String, requestJSON: String, responseJSON: String,
+        createdAt: String = Corpus.timestamp(), durationMS: Int
+    ) {
+        self.key = key
+        self.backend = backend
+        self.baseURL = baseURL
+        self.model = model
+        self.requestJSON = requestJSON
+        self.responseJSON = responseJSON
+        self.createdAt = createdAt
+        self.durationMS = durationMS
+    }
+}
+
+/// One community's comment on one item (sample `sampleIndex` when a community comments
+/// several times).
+public struct CommentRecord: Sendable, Equatable {
+    public var runID, itemID, community: String
+    public var sampleIndex: Int
+    public var text: String
+    /// The archived call that produced the text.
+    public var callKey: String
+
+    public init(runID: String, itemID: String, community: String, sampleIndex: Int, text: String, callKey: String) {
+        self.runID = runID
+        self.itemID = itemID
+        self.community = community
+        self.sampleIndex = sampleIndex
+        self.text = text
+        self.callKey = callKey
+    }
+}
+
+/// The answer of one method (a mode or a baseline) to one item.
+public struct SynthesisRecord: Sendable, Equatable {
+    public var runID, itemID, method, text: String
+    /// Steerable mode: the community the base model chose (or the fallback's choice).
+    public var selectedCommunity: String?
+    /// Steerable mode: true when the base model's reply parsed as a choice, false when the
+    /// selection fell back.
+    public var selectionParsed: Bool?
+    /// Steerable mode: the base model's raw selection reply.
+    public var selectionReply: String?
+    /// Argmax option index (0-based) for multiple-choice answers.
+    public var answerOption: Int?
+    /// The archived calls behind this answer, in the order they were made.
+    public var callKeys: [String]
+
+    public init(
+        runID: String, itemID: String, method: String, text: String, selectedCommunity: String? = nil,
+        selectionParsed: Bool? = nil, selectionReply: String? = nil, answerOption: Int? = nil, callKeys: [String] = []
+    ) {
+        self.runID = runID
+        self.itemID = itemID
+        self.method = method
+        self.text = text
+        self.selectedCommunity = selectedCommunity
+        self.selectionParsed = selectionParsed
+        self.selectionReply = selectionReply
+        self.answerOption = answerOption
+        self.callKeys = callKeys
+    }
+}
+
+/// A distribution over an item's options: one per community and the mixed one (`community`
+/// is "" for the mixed, final distribution of the method).
+public struct DistributionRecord: Sendable, Equatable {
+    public var runID, itemID, method: String
+    public var community: String
+    public var probabilities: [Double]
+    /// Probability mass the option tokens covered among the reported alternatives, before
+    /// renormalisation.
+    public var coveredMass: Double
+    /// True when nothing usable was found and the distribution is the uniform fallback.
+    public var fallback: Bool
+    /// The community's weight in the mix (1 for the mixed distribution itself).
+    public var weight: Double
+
+    public init(
+        runID: String, itemID: String, method: String, community: String, probabilities: [Double],
+        coveredMass: Double, fallback: Bool, weight: Double
+    ) {
+        self.runID = runID
+        self.itemID = itemID
+        self.method = method
+        self.community = community
+        self.probabilities = probabilities
+        self.coveredMass = coveredMass
+        self.fallback = fallback
+        self.weight = weight
+    }
+}
+
+/// One audit score: a metric computed for one item's answer by one method, optionally
+/// per community ("" when the score is not about one community).
+public struct AuditRecord: Sendable, Equatable {
+    public var runID, itemID, method, metric, community: String
+    /// nil when the metric could not be computed (the evidence says why).
+    public var score: Double?
+    /// What the score rests on (canonical JSON).
+    public var evidenceJSON: String
+
+    public init(
+        runID: String, itemID: String, method: String, metric: String, community: String = "", score: Double?,
+        evidenceJSON: String
+    ) {
+        self.runID = runID
+        self.itemID = itemID
+        self.method = method
+        self.metric = metric
+        self.community = community
+        self.score = score
+        self.evidenceJSON = evidenceJSON
+    }
+}
+
+/// Row counts of one run, for progress and summaries.
+public struct CorpusCounts: Sendable, Equatable {
+    public var items = 0
+    public var communities = 0
+    public var comments = 0
+    public var syntheses = 0
+    public var distributions = 0
+    public var audits = 0
+
+    public init(items: Int = 0, communities: Int = 0, comments: Int = 0, syntheses: Int = 0, distributions: Int = 0, audits: Int = 0) {
+        self.items = items
+        self.communities = communities
+        self.comments = comments
+        self.syntheses = syntheses
+        self.distributions = distributions
+        self.audits = audits
+    }
+}

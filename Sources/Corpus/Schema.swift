@@ -1,0 +1,126 @@
+/// The corpus schema, as an ordered list of migrations.
+///
+/// `PRAGMA user_version` holds the number of migrations applied. Opening a corpus applies
+/// the missing ones in order, each in its own transaction, so a file is always at one
+/// well-defined version. A released migration is never edited: a change to the schema is
+/// a new step appended to `migrations` (and a new section in docs/corpus-schema.md).
+enum Schema {
+    struct Migration {
+        let version: Int
+        let summary: String
+        let sql: String
+    }
+
+    /// `PRAGMA application_id` of every corpus ("PLUR"): tells a corpus apart from some
+    /// other SQLite file, which the tool must not migrate.
+    static let applicationID: Int32 = 0x504C_5552
+
+    static var currentVersion: Int { migrations.last!.version }
+
+    static let migrations: [Migration] = [
+        Migration(version: 1, summary: "runs, items, communities, call archive, comments, syntheses, distributions, audits", sql: """
+            CREATE TABLE run (
+                id                TEXT NOT NULL PRIMARY KEY,
+                name              TEXT NOT NULL,
+                config_json       TEXT NOT NULL,
+                input_hashes_json TEXT NOT NULL,
+                tool_version      TEXT NOT NULL,
+                seed              TEXT NOT NULL,
+                status            TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed')),
+                created_at        TEXT NOT NULL
+            );
+
+            CREATE TABLE item (
+                run_id       TEXT NOT NULL REFERENCES run(id),
+                id           TEXT NOT NULL,
+                mode         TEXT NOT NULL,
+                pool         TEXT NOT NULL,
+                source_file  TEXT NOT NULL,
+                line         INTEGER NOT NULL,
+                ordinal      INTEGER NOT NULL,
+                content_json TEXT NOT NULL,
+                content_hash TEXT NOT NULL,
+                PRIMARY KEY (run_id, id)
+            );
+            CREATE INDEX item_by_ordinal ON item(run_id, ordinal);
+
+            CREATE TABLE community (
+                run_id        TEXT NOT NULL REFERENCES run(id),
+                name          TEXT NOT NULL,
+                pool          TEXT NOT NULL,
+                description   TEXT NOT NULL,
+                system_prompt TEXT NOT NULL,
+                profile       TEXT NOT NULL,
+                model_json    TEXT NOT NULL,
+                ordinal       INTEGER NOT NULL,
+                PRIMARY KEY (run_id, name)
+            );
+
+            CREATE TABLE call (
+                key           TEXT NOT NULL PRIMARY KEY,
+                backend       TEXT NOT NULL,
+                base_url      TEXT NOT NULL,
+                model         TEXT NOT NULL,
+                request_json  TEXT NOT NULL,
+                response_json TEXT NOT NULL,
+                created_at    TEXT NOT NULL,
+                duration_ms   INTEGER NOT NULL
+            );
+
+            CREATE TABLE comment (
+                run_id       TEXT NOT NULL,
+                item_id      TEXT NOT NULL,
+                community    TEXT NOT NULL,
+                sample_index INTEGER NOT NULL,
+                text         TEXT NOT NULL,
+                call_key     TEXT NOT NULL REFERENCES call(key),
+                PRIMARY KEY (run_id, item_id, community, sample_index),
+                FOREIGN KEY (run_id, item_id) REFERENCES item(run_id, id),
+                FOREIGN KEY (run_id, community) REFERENCES community(run_id, name)
+            );
+            CREATE INDEX comment_by_call ON comment(call_key);
+            CREATE INDEX comment_by_community ON comment(run_id, community);
+
+            CREATE TABLE synthesis (
+                run_id             TEXT NOT NULL,
+                item_id            TEXT NOT NULL,
+                method             TEXT NOT NULL,
+                text               TEXT NOT NULL,
+                selected_community TEXT,
+                selection_parsed   INTEGER CHECK (selection_parsed IN (0, 1)),
+                selection_reply    TEXT,
+                answer_option      INTEGER,
+                call_keys_json     TEXT NOT NULL,
+                PRIMARY KEY (run_id, item_id, method),
+                FOREIGN KEY (run_id, item_id) REFERENCES item(run_id, id),
+                FOREIGN KEY (run_id, selected_community) REFERENCES community(run_id, name)
+            );
+            CREATE INDEX synthesis_by_selected_community ON synthesis(run_id, selected_community);
+
+            CREATE TABLE distribution (
+                run_id             TEXT NOT NULL,
+                item_id            TEXT NOT NULL,
+                method             TEXT NOT NULL,
+                community          TEXT NOT NULL,
+                probabilities_json TEXT NOT NULL,
+                covered_mass       REAL NOT NULL,
+                fallback           INTEGER NOT NULL CHECK (fallback IN (0, 1)),
+                weight             REAL NOT NULL,
+                PRIMARY KEY (run_id, item_id, method, community),
+                FOREIGN KEY (run_id, item_id, method) REFERENCES synthesis(run_id, item_id, method)
+            );
+
+            CREATE TABLE audit (
+                run_id        TEXT NOT NULL,
+                item_id       TEXT NOT NULL,
+                method        TEXT NOT NULL,
+                metric        TEXT NOT NULL,
+                community     TEXT NOT NULL,
+                score         REAL,
+                evidence_json TEXT NOT NULL,
+                PRIMARY KEY (run_id, item_id, method, metric, community),
+                FOREIGN KEY (run_id, item_id) REFERENCES item(run_id, id)
+            );
+            """),
+    ]
+}
