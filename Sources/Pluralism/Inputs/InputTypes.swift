@@ -1,22 +1,33 @@
 /// One problem in the inputs, located precisely enough to fix without searching: the file as
 /// the user named it (joined to the config's folder), the 1-based line, and the field path
 /// inside the record (`pools[0].communities[2].profile`, `options`, `values[1].explanation`).
+/// One problem in the inputs, located precisely enough to fix without searching: the file as
+/// the user named it (joined to the config's folder), the 1-based line (0 when the problem is
+/// the file as a whole), and the field path inside the record (`pools[0].communities[2].profile`,
+/// `options`, `values[1].explanation`; empty for malformed JSON, which has a column instead).
 public struct InputError: Error, CustomStringConvertible, Hashable, Sendable {
     public var file: String
     public var line: Int
     public var field: String
     public var message: String
+    /// Set for malformed JSON, where the position inside the line matters.
+    public var column: Int?
 
-    public init(file: String, line: Int, field: String, message: String) {
+    public init(file: String, line: Int, field: String, message: String, column: Int? = nil) {
         self.file = file
         self.line = line
         self.field = field
         self.message = message
+        self.column = column
     }
 
-    /// `file:line: field: message`, the shape compilers use, so editors can jump to it.
+    /// `file:line: field: message` (or `file:line:column: message`), the shape compilers use,
+    /// so editors and terminals can jump to it.
     public var description: String {
-        field.isEmpty ? "\(file):\(line): \(message)" : "\(file):\(line): \(field): \(message)"
+        var place = file
+        if line > 0 { place += ":\(line)" }
+        if let column, line > 0 { place += ":\(column)" }
+        return field.isEmpty ? "\(place): \(message)" : "\(place): \(field): \(message)"
     }
 }
 
