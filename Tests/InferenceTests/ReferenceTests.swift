@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+@testable import Inference
+
+/// llama.cpp's exact-arithmetic outputs for this model file (copied from
+/// shared/reference/smollm2-exact.json: prompt ids, greedy continuation, top-10 log-probs).
+struct ExactReference: Decodable {
+    struct Completion: Decodable {
+        var prompt: String
+        var prompt_ids: [Int32]
+        var greedy_ids: [Int32]
+        var greedy_text: String
+        var steps: [Step]
+        var system: String?
+        var user: String?
+    }
+    struct Step: Decodable {
+        var id: Int32
+        var logprob: Float
+        var top: [[Double]]
+        var alternatives: [(id: Int32, logprob: Float)] { top.map { (Int32($0[0]), Float($0[1])) } }
+        var margin: Float { Float(top[0][1] - top[1][1]) }
+    }
+    var model_sha256: String
+    var completions: [Completion]
+
+    static func load() throws -> ExactReference {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/smollm2-exact-completions.json")
+        return try JSONDecoder().decode(ExactReference.self, from: Data(contentsOf: url))
+    }
+
+    /// The reference steps whose greedy token is decided: every step up to (not including)
+    /// the first whose top-1 beats its top-2 by 0.05 nats or less, where arithmetic noise
+    /// could legitimately pick the other token.
+    static func decidedPrefix(_ steps: [Step]) -> Int {
+        steps.firstIndex { $0.margin <= 0.05 } ?? steps.count
+    }
+}
+
+/// The largest difference between the reference's top-10 log-probs and ours for the same
+/// token ids.
+func topDistance(_ reference: ExactReference.Step, _ logprobs: [Float]) -> Float {
+    reference.alternatives.map { abs(logprobs[Int($0.id)] - $0.logprob) }.max() ?? 0
+}
+
+@Suite struct ReferenceTests {
+    /// Teacher-forced through the forward pass: the reference's own continuation is fed
+    /// token by token, and at every step our log-probs of its top-10 tokens must agree
+    /// within 0.05 nats, and our greedy choice must be its choice wherever it is decided.
+    @Test func forwardPassMatchesExactArithmetic() throws {
+        guard let path = realModelPath() else { return }
+        let reference = try ExactReference.load()
+        let model = try LlamaModel(file: GGUFFile(path: path))
+        let parallel = Parallel(threads: 2)
+        let workspace = Workspace(config: model.config, capacity: 64, threads: 2)
+        let logits = UnsafeMutablePointer<Float>.allocate(capacity: model.config.vocabularySize)
+        defer { logits.deallocate() }
+        var distances: [Float] = []
+        for completion in reference.completions {
+            let cache = KVCache(config: model.config)
+            let prompt = completion.prompt_ids
+            let batch = prompt.enumerated().map {
+                BatchEntry(cache: cache, position: $0.offset, token: $0.element, wantsLogits: $0.offset == prompt.count - 1)
+            }
+            model.forward(batch, workspace: workspace, parallel: parallel, logits: logits)
+            let decided = ExactReference.decidedPrefix(completion.steps)
+            for (s, step) in completion.steps.enumerated() {
+                let logprobs = Logprobs.logSoftmax(UnsafeBufferPointer(start: logits, count: model.config.vocabularySize))
+                let distance = topDistance(step, logprobs)
+                distances.append(distance)
+                #expect(distance < 0.05, "\(completion.prompt.debugDescription) step \(s): \(distance) nats")
+                if s < decided {
+                    #expect(Sampler.argmax(UnsafeBufferPointer(start: logits, count: model.config.vocabularySize)) == step.id,
+                            "\(completion.prompt.debugDescription) step \(s)")
+                }
+                let entry = BatchEntry(cache: cache, position: prompt.count + s, token: step.id, wantsLogits: true)
+                model.forward([entry], workspace: workspace, parallel: parallel, logits: logits)
+            }
+        }
+        distances.sort()
+        print("exact reference, top-10 log-prob distance over \(distances.count) steps: max \(distances.last ?? 0), median \(distances[distances.count / 2])")
+    }
+}
