@@ -1,0 +1,90 @@
+import ContentHash
+import Foundation
+import Inference
+
+/// Turns model specs into language models: every embedded spec naming the same GGUF file
+/// shares one loaded `Engine` (the weights are mapped once, and comments from all communities
+/// decode in one batch); openai specs become HTTP clients.
+public final class ModelLoader: @unchecked Sendable {
+    public let store: ModelStore
+    public let threads: Int?
+    private let environment: [String: String]
+    private let lock = NSLock()
+    private var engines: [String: EmbeddedModel] = [:]
+
+    /// - Parameters:
+    ///   - modelDirectory: where GGUF files live; nil means `$PLURALISM_MODEL_DIR`, else
+    ///     `~/.cache/pluralism/models`.
+    ///   - threads: the engine's threads; nil means all cores. Outputs do not depend on it.
+    public init(modelDirectory: String? = nil, threads: Int? = nil,
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.store = ModelStore(directory: modelDirectory)
+        self.threads = threads
+        self.environment = environment
+    }
+
+    public func model(for spec: ModelSpec) throws -> any LanguageModel {
+        switch spec.backend {
+        case "embedded":
+            return try embedded(fileName: spec.model)
+        case "openai":
+            guard let baseURL = spec.baseURL, let model = spec.model else {
+                throw ModelUnavailable(message: "an openai model needs base_url and model")
+            }
+            var apiKey: String?
+            if let variable = spec.apiKeyEnv {
+                guard let value = environment[variable], !value.isEmpty else {
+                    throw ModelUnavailable(message: "the API key variable \(variable) (api_key_env for \(baseURL)) is not set")
+                }
+                apiKey = value
+            }
+            return OpenAICompatibleModel(baseURL: baseURL, model: model, apiKey: apiKey,
+                                         maxInFlight: spec.maxInFlight ?? ModelSpec.defaultMaxInFlight)
+        default:
+            throw ModelUnavailable(message: "unknown backend \"\(spec.backend)\"")
+        }
+    }
+
+    /// The default model's fingerprint is the sha256 the store verified when it fetched the
+    /// file (hashing 100 MB on every run would cost more than some runs); any other file in
+    /// the store is hashed once when loaded.
+    private func embedded(fileName: String?) throws -> EmbeddedModel {
+        try lock.withLock {
+            let key = fileName ?? ModelStore.defaultModel.fileName
+            if let loaded = engines[key] { return loaded }
+            let path: String
+            let fingerprint: String
+            if fileName == nil || fileName == ModelStore.defaultModel.fileName {
+                path = try store.locate(ModelStore.defaultModel)
+                fingerprint = ModelStore.defaultModel.sha256
+            } else {
+                path = (store.directory as NSString).appendingPathComponent(key)
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw ModelUnavailable(message: "model file \(path) not found (put the GGUF file there, or fetch the default with `pluralism models fetch`)")
+                }
+                fingerprint = try Self.sha256(ofFile: path)
+            }
+            let model = EmbeddedModel(engine: try Engine(modelPath: path, threads: threads), fingerprint: fingerprint)
+            engines[key] = model
+            return model
+        }
+    }
+
+    static func sha256(ofFile path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ModelUnavailable(message: "cannot read \(path)")
+        }
+        defer { try? handle.close() }
+        var hash = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            chunk.withUnsafeBytes { hash.update($0) }
+        }
+        return hash.finalize().hexString
+    }
+}
+
+/// A model a config names cannot be used: missing file, missing key, bad spec.
+public struct ModelUnavailable: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

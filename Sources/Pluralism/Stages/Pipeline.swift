@@ -1,0 +1,42 @@
+import Corpus
+import Foundation
+
+/// The whole pipeline: ingest → comment → synthesize, over one corpus.
+public enum Pipeline {
+    /// What a run did, for the summary line and for tests.
+    public struct Summary: Sendable {
+        public var runID: String
+        public var items: Int
+        /// Comments and syntheses the run holds now (written by this or earlier invocations).
+        public var comments: Int
+        public var syntheses: Int
+        public var stages: [StageReport]
+        public var freshCalls: Int
+        public var replayedCalls: Int
+        public var seconds: Double
+    }
+
+    /// Runs every stage. The run's status is `finished` when all stages complete and `failed`
+    /// when one throws (the error is rethrown; finished batches stay stored, so running again
+    /// resumes).
+    public static func run(_ context: StageContext) async throws -> Summary {
+        let started = Date()
+        try Stages.ingest(context.inputs, into: context.corpus)
+        try context.corpus.setRunStatus(id: context.runID, status: .running)
+        var reports: [StageReport] = []
+        do {
+            reports.append(try await Stages.comment(context))
+            reports.append(try await Stages.synthesize(context))
+            try context.corpus.setRunStatus(id: context.runID, status: .finished)
+        } catch {
+            try? context.corpus.setRunStatus(id: context.runID, status: .failed)
+            throw error
+        }
+        return Summary(
+            runID: context.runID, items: context.inputs.items.count,
+            comments: try context.corpus.comments(runID: context.runID).count,
+            syntheses: try context.corpus.syntheses(runID: context.runID).count,
+            stages: reports, freshCalls: context.tally.fresh, replayedCalls: context.tally.replayed,
+            seconds: Date().timeIntervalSince(started))
+    }
+}

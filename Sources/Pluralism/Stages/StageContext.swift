@@ -1,0 +1,93 @@
+import Corpus
+import Foundation
+
+/// How stages run: none of this changes what a run produces, only how it gets there.
+public struct StageOptions: Sendable {
+    /// A call missing from the archive is an error instead of a model call.
+    public var replayOnly: Bool
+    /// Requests decoded together (the embedded engine's batch) and work items written per
+    /// transaction. Results do not depend on it.
+    public var batchSize: Int
+    /// No progress lines on stderr.
+    public var quiet: Bool
+
+    public init(replayOnly: Bool = false, batchSize: Int = 8, quiet: Bool = true) {
+        self.replayOnly = replayOnly
+        self.batchSize = max(1, batchSize)
+        self.quiet = quiet
+    }
+}
+
+/// Builds the model a spec names. The CLI passes `ModelLoader.model(for:)`; tests pass
+/// scripted models.
+public typealias ModelSource = @Sendable (ModelSpec) throws -> any LanguageModel
+
+/// What every stage works on: the validated inputs, the corpus, the run's id, and the
+/// archived models (one per distinct model spec, created on first use so a stage that needs
+/// no model never loads one).
+public final class StageContext: @unchecked Sendable {
+    public let inputs: RunInputs
+    public let corpus: Corpus
+    public let runID: String
+    public let options: StageOptions
+    /// Fresh and replayed calls of every stage run with this context.
+    public let tally = CallTally()
+
+    private let modelSource: ModelSource
+    private let lock = NSLock()
+    private var archivedModels: [ModelSpec: ArchivedModel] = [:]
+
+    public init(inputs: RunInputs, corpus: Corpus, options: StageOptions = StageOptions(), models: @escaping ModelSource) {
+        self.inputs = inputs
+        self.corpus = corpus
+        self.runID = RunIdentity.id(config: inputs.config, fileHashes: inputs.fileHashes)
+        self.options = options
+        self.modelSource = models
+    }
+
+    public var config: RunConfig { inputs.config }
+
+    /// The archive in front of the model a spec names.
+    public func archivedModel(for spec: ModelSpec) throws -> ArchivedModel {
+        try lock.withLock {
+            if let existing = archivedModels[spec] { return existing }
+            let model = ArchivedModel(model: try modelSource(spec), corpus: corpus, replayOnly: options.replayOnly,
+                                      maxBatch: options.batchSize, tally: tally)
+            archivedModels[spec] = model
+            return model
+        }
+    }
+
+    /// The run's stored record; stages after ingest require it.
+    func requireRun() throws -> RunRecord {
+        guard let run = try corpus.run(id: runID) else { throw StageError.notIngested(runID: runID) }
+        return run
+    }
+}
+
+/// What one stage did.
+public struct StageReport: Sendable {
+    public var stage: String
+    /// Work items (comments, syntheses) this invocation wrote.
+    public var written: Int
+    /// Work items already stored, left alone.
+    public var alreadyDone: Int
+    public var freshCalls: Int
+    public var replayedCalls: Int
+    public var seconds: Double
+}
+
+/// A stage cannot proceed because an earlier stage's output is missing.
+public enum StageError: Error, CustomStringConvertible {
+    case notIngested(runID: String)
+    case missingComments(itemID: String, missing: [String])
+
+    public var description: String {
+        switch self {
+        case .notIngested(let runID):
+            return "run \(runID) is not in the corpus: run `pluralism ingest` (or `pluralism run`) first"
+        case .missingComments(let itemID, let missing):
+            return "item \(itemID) lacks comments from \(missing.joined(separator: ", ")): run `pluralism comment` first"
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Corpus
+import Foundation
+import Testing
+@testable import Pluralism
+
+@Suite struct PipelineTests {
+    @Test func twoFreshRunsGiveTheSameDigestWhateverTheBatchSize() async throws {
+        var digests: [String] = []
+        for batchSize in [1, 4, 9] {
+            let corpus = try PipelineFixture.temporaryCorpus()
+            let model = ScriptedModel()
+            let context = PipelineFixture.context(PipelineFixture.inputs(), corpus: corpus, model: model, batchSize: batchSize)
+            let summary = try await Pipeline.run(context)
+            #expect(summary.comments == PipelineFixture.commentCount)
+            #expect(summary.syntheses == PipelineFixture.synthesisCount)
+            #expect(model.calls == PipelineFixture.fullRunCalls)
+            #expect(model.batches.allSatisfy { $0 <= batchSize })
+            digests.append(try corpus.digest(runID: summary.runID))
+        }
+        #expect(Set(digests).count == 1)
+    }
+
+    @Test func aSecondRunOverTheSameCorpusMakesNoModelCall() async throws {
+        let corpus = try PipelineFixture.temporaryCorpus()
+        let model = ScriptedModel()
+        let first = try await Pipeline.run(PipelineFixture.context(PipelineFixture.inputs(), corpus: corpus, model: model))
+        #expect(first.freshCalls == PipelineFixture.fullRunCalls)
+        let digest = try corpus.digest(runID: first.runID)
+
+        let second = try await Pipeline.run(PipelineFixture.context(PipelineFixture.inputs(), corpus: corpus, model: model))
+        #expect(second.runID == first.runID)
+        #expect(second.freshCalls == 0)
+        #expect(second.replayedCalls == 0)
+        #expect(model.calls == PipelineFixture.fullRunCalls)
+        #expect(second.stages.allSatisfy { $0.written == 0 })
+        #expect(try corpus.digest(runID: second.runID) == digest)
+        #expect(try corpus.runs().count == 1)
+        #expect(try corpus.run(id: first.runID)?.status == .finished)
+    }
+
+    @Test func anInterruptedRunResumesWithNothingLostOrDuplicated() async throws {
+        let reference = try PipelineFixture.temporaryCorpus()
+        let uninterrupted = try await Pipeline.run(
+            PipelineFixture.context(PipelineFixture.inputs(), corpus: reference, model: ScriptedModel()))
+
+        let corpus = try PipelineFixture.temporaryCorpus()
+        let model = ScriptedModel(failAfter: 10)
+        // Fails in the comment stage, after two batches of four.
+        await #expect(throws: ScriptedFailure.self) {
+            try await Pipeline.run(PipelineFixture.context(PipelineFixture.inputs(), corpus: corpus, model: model))
+        }
+        let runID = uninterrupted.runID
+        #expect(try corpus.comments(runID: runID).count == 8)
+        #expect(try corpus.run(id: runID)?.status == .failed)
+
+        // Fails in the synthesis stage, in the middle of the steerable method's two steps.
+        model.failAfter(20)
+        await #expect(throws: ScriptedFailure.self) {
+            try await Pipeline.run(PipelineFixture.context(PipelineFixture.inputs(), corpus: corpus, model: model))
+        }
+        #expect(try corpus.comments(runID: runID).count == PipelineFixture.commentCount)
+        let partial = try corpus.syntheses(runID: runID).count
+        #expect(partial > 0 && partial < PipelineFixture.synthesisCount)
+
+        model.failAfter(nil)
+        let resumed = try await Pipeline.run(PipelineFixture.context(PipelineFixture.inputs(), corpus: corpus, model: model))
+        #expect(resumed.runID == runID)
+        #expect(model.calls == PipelineFixture.fullRunCalls)
+        #expect(try corpus.archivedCallCount() == PipelineFixture.fullRunCalls)
+        #expect(try corpus.comments(runID: runID).count == PipelineFixture.commentCount)
+        #expect(try corpus.syntheses(runID: runID).count == PipelineFixture.synthesisCount)
+        #expect(try corpus.digest(runID: runID) == reference.digest(runID: runID))
+        #expect(try corpus.run(id: runID)?.status == .finished)
+    }
+
+    @Test func addingACommunityCallsOnlyForWhatDependsOnIt() async throws {
+        let corpus = try PipelineFixture.temporaryCorpus()
+        let model = ScriptedModel()
+        let before = try await Pipeline.run(PipelineFixture.context(PipelineFixture.inputs(), corpus: corpus, model: model))
+
+        let after = try await Pipeline.run(
+            PipelineFixture.context(PipelineFixture.inputs(extraCommunity: "libertarian"), corpus: corpus, model: model))
+        #expect(after.runID != before.runID)
+        #expect(try corpus.runs().count == 2)
+        // Fresh: the newcomer's comment on the 4 perspective items; the Overton synthesis
+        // of ov1; the steerable selections of st1 and st2 (their answers replay: the
+        // selection still picks comment 2); di1's read with the newcomer's comment; the MoE
+        // selections of the 4 perspective items (answers replay, same expert chosen).
+        let comments = try #require(after.stages.first { $0.stage == "comment" })
+        #expect(comments.freshCalls == 4)
+        #expect(comments.replayedCalls == PipelineFixture.commentCount)
+        let synthesis = try #require(after.stages.first { $0.stage == "synthesize" })
+        #expect(synthesis.freshCalls == 1 + 2 + 1 + 4)
+        #expect(after.freshCalls == 12)
+        #expect(model.calls == PipelineFixture.fullRunCalls + 12)
+        #expect(after.comments == PipelineFixture.commentCount + 4)
+        #expect(after.syntheses == PipelineFixture.synthesisCount)
+        // The newcomer now weighs in di1's mix.
+        let rows = try corpus.distributions(runID: after.runID, itemID: "di1", method: "distributional")
+        #expect(rows.map(\.community).sorted() == ["", "center", "left", "libertarian", "right"])
+    }
+
+    @Test func replayOnlyFailsOnAMissAndReplaysAStoredRun() async throws {
+        let corpus = try PipelineFixture.temporaryCorpus()
+        let model = ScriptedModel()
+        await #expect(throws: ArchiveMiss.self) {
+            try await Pipeline.run(PipelineFixture.context(PipelineFixture.inputs(), corpus: corpus, model: model, replayOnly: true))
+        }
+        #expect(model.calls == 0)
+        #expect(try corpus.archivedCallCount() == 0)
+
+        _ = try await Pipeline.run(PipelineFixture.context(PipelineFixture.inputs(), corpus: corpus, model: model))
+        // A renamed run is a new run whose every call is in the archive.
+        let replayed = try await Pipeline.run(
+            PipelineFixture.context(PipelineFixture.inputs(name: "renamed"), corpus: corpus, model: model, replayOnly: true))
+        #expect(replayed.freshCalls == 0)
+        #expect(replayed.replayedCalls == PipelineFixture.fullRunCalls)
+        #expect(model.calls == PipelineFixture.fullRunCalls)
+        #expect(replayed.syntheses == PipelineFixture.synthesisCount)
+    }
+
+    @Test func runIdentityFollowsConfigInputsAndToolVersion() {
+        let inputs = PipelineFixture.inputs()
+        let id = RunIdentity.id(config: inputs.config, fileHashes: inputs.fileHashes)
+        #expect(id.count == 16)
+        #expect(id == RunIdentity.id(config: PipelineFixture.inputs().config, fileHashes: inputs.fileHashes))
+        #expect(id != RunIdentity.id(config: PipelineFixture.config(extraCommunity: "x"), fileHashes: inputs.fileHashes))
+        var hashes = inputs.fileHashes
+        hashes["overton.jsonl"] = "2222"
+        #expect(id != RunIdentity.id(config: inputs.config, fileHashes: hashes))
+        #expect(id != RunIdentity.id(config: inputs.config, fileHashes: inputs.fileHashes, toolVersion: "other"))
+    }
+
+    @Test func exportWritesOneRecordPerItem() async throws {
+        let corpus = try PipelineFixture.temporaryCorpus()
+        let summary = try await Pipeline.run(PipelineFixture.context(PipelineFixture.inputs(), corpus: corpus, model: ScriptedModel()))
+        var lines: [String] = []
+        let count = try Export.jsonl(corpus: corpus, runID: summary.runID) { lines.append($0) }
+        #expect(count == PipelineFixture.items.count)
+        #expect(lines.count == count)
+        let records = try lines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let di1 = try #require(records.first { ($0["item"] as? [String: Any])?["id"] as? String == "di1" })
+        #expect((di1["comments"] as? [Any])?.count == 3)
+        let syntheses = try #require(di1["syntheses"] as? [String: Any])
+        #expect(Set(syntheses.keys) == ["distributional", "vanilla", "prompting", "moe"])
+        let distributional = try #require(syntheses["distributional"] as? [String: Any])
+        #expect((distributional["distributions"] as? [Any])?.count == 4)
+        #expect(distributional["answer_option"] != nil)
+    }
+}

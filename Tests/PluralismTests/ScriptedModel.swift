@@ -1,0 +1,102 @@
+import ContentHash
+import Foundation
+@testable import Pluralism
+
+/// A deterministic stand-in for a language model: every answer is a function of the request
+/// alone (never of call order or batching), calls are counted, and it can be told to fail
+/// after a number of calls to simulate a crash mid-stage.
+///
+/// Default answers:
+/// - a request with `topLogprobs > 0` (a multiple-choice read) answers "A" with alternatives
+///   for the letters A…E whose log-probabilities derive from the request's hash;
+/// - a selection request (its last message asks for a number "(1 to k)") answers
+///   `selectionReply` (default "2");
+/// - anything else answers "reply <hash prefix>".
+/// `answer` overrides all of this.
+final class ScriptedModel: LanguageModel, @unchecked Sendable {
+    let identity: ModelIdentity
+    private let lock = NSLock()
+    private var callCount = 0
+    private var batchSizes: [Int] = []
+    private var failAfter: Int?
+    private let answer: (@Sendable (ModelRequest) -> ModelResponse?)?
+    let selectionReply: String
+
+    init(identity: ModelIdentity = ModelIdentity(backend: "scripted", baseURL: "", fingerprint: "scripted-v1"),
+         selectionReply: String = "2", failAfter: Int? = nil,
+         answer: (@Sendable (ModelRequest) -> ModelResponse?)? = nil) {
+        self.identity = identity
+        self.selectionReply = selectionReply
+        self.failAfter = failAfter
+        self.answer = answer
+    }
+
+    /// Requests answered so far.
+    var calls: Int { lock.withLock { callCount } }
+    /// The size of every batch received.
+    var batches: [Int] { lock.withLock { batchSizes } }
+
+    /// Fail every batch that would take the total past `limit` calls (nil: never fail).
+    func failAfter(_ limit: Int?) { lock.withLock { failAfter = limit } }
+
+    func respond(to requests: [ModelRequest]) async throws -> [ModelResponse] {
+        try lock.withLock {
+            if let failAfter, callCount + requests.count > failAfter {
+                throw ScriptedFailure(afterCalls: callCount)
+            }
+            callCount += requests.count
+            batchSizes.append(requests.count)
+        }
+        return requests.map { answer?($0) ?? Self.defaultAnswer($0, selectionReply: selectionReply) }
+    }
+
+    static func hash(_ request: ModelRequest) -> String {
+        ArchivedModel.canonicalJSON(identity: ModelIdentity(backend: "", baseURL: "", fingerprint: ""), request: request).sha256Hex
+    }
+
+    static func defaultAnswer(_ request: ModelRequest, selectionReply: String) -> ModelResponse {
+        let hash = hash(request)
+        if request.topLogprobs > 0 {
+            return choice(letterWeights(hash))
+        }
+        if isSelection(request) {
+            return text(selectionReply)
+        }
+        return text("reply \(hash.prefix(12))")
+    }
+
+    /// Weights 1…16 for the letters A…E, read from the hash's first hex digits.
+    static func letterWeights(_ hash: String) -> [Double] {
+        hash.prefix(5).map { Double(Int(String($0), radix: 16)! + 1) }
+    }
+
+    static func isSelection(_ request: ModelRequest) -> Bool {
+        request.messages.last?.content.contains("number (1 to") ?? false
+    }
+
+    static func text(_ text: String) -> ModelResponse {
+        ModelResponse(text: text, steps: [], finishReason: .stop, promptTokens: 10)
+    }
+
+    /// A one-token answer whose alternatives are the letters A… with probabilities
+    /// proportional to `weights` (the rest of the mass on a non-letter token).
+    static func choice(_ weights: [Double], otherMass: Double = 0.2) -> ModelResponse {
+        let total = weights.reduce(0, +)
+        var top = zip(Prompts.optionLetters, weights).map { letter, weight in
+            TokenLogprob(token: letter, logprob: Foundation.log((1 - otherMass) * weight / total))
+        }
+        top.append(TokenLogprob(token: " The", logprob: Foundation.log(otherMass)))
+        top.sort { $0.logprob > $1.logprob }
+        return ModelResponse(text: top[0].token, steps: [GeneratedStep(token: top[0].token, logprob: top[0].logprob, top: top)],
+                             finishReason: .length, promptTokens: 10)
+    }
+}
+
+struct ScriptedFailure: Error, CustomStringConvertible {
+    var afterCalls: Int
+    var description: String { "scripted failure after \(afterCalls) calls" }
+}
+
+extension String {
+    var sha256Hex: String { SHA256.hex(self) }
+}
