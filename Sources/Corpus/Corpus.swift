@@ -50,7 +50,10 @@ public final class Corpus: @unchecked Sendable {
         do {
             database = try Database(path: path, readOnly: readOnly)
         } catch let error as DatabaseError {
-            throw CorpusError.cannotOpen(path: path, reason: error.message)
+            var isFolder: ObjCBool = false
+            let reason = fileManager.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue
+                ? "it is a folder" : String(cString: sqlite3_errstr(error.extendedCode))
+            throw CorpusError.cannotOpen(path: path, reason: reason)
         }
 
         // Look before writing anything: the first read of the header is what tells a
@@ -180,13 +183,15 @@ public final class Corpus: @unchecked Sendable {
     public func insertItems(_ items: [ItemRecord]) throws {
         try transaction {
             for item in items {
-                try database.execute(
+                try explainingMissingParents(of: "item (\(item.runID), \(item.id))", [runParent(item.runID)]) {
+                    try database.execute(
                     """
                     INSERT OR IGNORE INTO item (run_id, id, mode, pool, source_file, line, ordinal, content_json, content_hash)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                    [item.runID, item.id, item.mode, item.pool, item.sourceFile, item.line, item.ordinal,
-                     item.contentJSON, item.contentHash])
+                        [item.runID, item.id, item.mode, item.pool, item.sourceFile, item.line, item.ordinal,
+                         item.contentJSON, item.contentHash])
+                }
             }
         }
     }
@@ -210,13 +215,15 @@ public final class Corpus: @unchecked Sendable {
     public func insertCommunities(_ communities: [CommunityRecord]) throws {
         try transaction {
             for community in communities {
-                try database.execute(
+                try explainingMissingParents(of: "community (\(community.runID), \(community.name))", [runParent(community.runID)]) {
+                    try database.execute(
                     """
                     INSERT OR IGNORE INTO community (run_id, name, pool, description, system_prompt, profile, model_json, ordinal)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                    [community.runID, community.name, community.pool, community.description, community.systemPrompt,
-                     community.profile, community.modelJSON, community.ordinal])
+                        [community.runID, community.name, community.pool, community.description, community.systemPrompt,
+                         community.profile, community.modelJSON, community.ordinal])
+                }
             }
         }
     }
@@ -275,13 +282,21 @@ public final class Corpus: @unchecked Sendable {
     /// already has that (item, community, sample), and (`isForeignKeyViolation`) when the
     /// item, community or archived call does not exist.
     public func insertComment(_ comment: CommentRecord) throws {
+        let parents = [
+            itemParent(comment.runID, comment.itemID), communityParent(comment.runID, comment.community),
+            MissingParent(description: "no archived call \(comment.callKey)", sql: "SELECT 1 FROM call WHERE key = ?", arguments: [comment.callKey]),
+        ]
         try transaction {
-            try database.execute(
-                """
-                INSERT INTO comment (run_id, item_id, community, sample_index, text, call_key)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """,
-                [comment.runID, comment.itemID, comment.community, comment.sampleIndex, comment.text, comment.callKey])
+            try explainingMissingParents(
+                of: "comment (\(comment.runID), \(comment.itemID), \(comment.community), \(comment.sampleIndex))", parents
+            ) {
+                try database.execute(
+                    """
+                    INSERT INTO comment (run_id, item_id, community, sample_index, text, call_key)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                    [comment.runID, comment.itemID, comment.community, comment.sampleIndex, comment.text, comment.callKey])
+            }
         }
     }
 
@@ -332,16 +347,20 @@ public final class Corpus: @unchecked Sendable {
             }
             return try JSONColumn.encode(distribution.probabilities, table: "distribution", key: distributionKey)
         }
+        var parents = [itemParent(synthesis.runID, synthesis.itemID)]
+        if let selected = synthesis.selectedCommunity { parents.append(communityParent(synthesis.runID, selected)) }
         try transaction {
-            try database.execute(
-                """
-                INSERT INTO synthesis (run_id, item_id, method, text, selected_community, selection_parsed, selection_reply,
-                                       answer_option, call_keys_json)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                [synthesis.runID, synthesis.itemID, synthesis.method, synthesis.text, synthesis.selectedCommunity,
-                 synthesis.selectionParsed, synthesis.selectionReply, synthesis.answerOption,
-                 JSONColumn.encode(synthesis.callKeys)])
+            try explainingMissingParents(of: "synthesis \(key)", parents) {
+                try database.execute(
+                    """
+                    INSERT INTO synthesis (run_id, item_id, method, text, selected_community, selection_parsed, selection_reply,
+                                           answer_option, call_keys_json)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [synthesis.runID, synthesis.itemID, synthesis.method, synthesis.text, synthesis.selectedCommunity,
+                     synthesis.selectionParsed, synthesis.selectionReply, synthesis.answerOption,
+                     JSONColumn.encode(synthesis.callKeys)])
+            }
             for (distribution, probabilities) in zip(distributions, distributionJSON) {
                 try database.execute(
                     """
@@ -431,12 +450,17 @@ public final class Corpus: @unchecked Sendable {
         }
         try transaction {
             for audit in audits {
-                try database.execute(
-                    """
-                    INSERT INTO audit (run_id, item_id, method, metric, community, score, evidence_json)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [audit.runID, audit.itemID, audit.method, audit.metric, audit.community, audit.score, audit.evidenceJSON])
+                try explainingMissingParents(
+                    of: "audit (\(audit.runID), \(audit.itemID), \(audit.method), \(audit.metric), '\(audit.community)')",
+                    [itemParent(audit.runID, audit.itemID)]
+                ) {
+                    try database.execute(
+                        """
+                        INSERT INTO audit (run_id, item_id, method, metric, community, score, evidence_json)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """,
+                        [audit.runID, audit.itemID, audit.method, audit.metric, audit.community, audit.score, audit.evidenceJSON])
+                }
             }
         }
     }
@@ -465,6 +489,41 @@ public final class Corpus: @unchecked Sendable {
             return try database.fetchAll("\(select) WHERE a.run_id = ? AND a.item_id = ? \(order)", [runID, itemID], read)
         }
         return try database.fetchAll("\(select) WHERE a.run_id = ? \(order)", [runID], read)
+    }
+
+    // MARK: Foreign key messages
+
+    /// A row another row refers to, and how to look for it.
+    private struct MissingParent {
+        let description: String
+        let sql: String
+        let arguments: [any DatabaseValueConvertible]
+    }
+
+    private func runParent(_ runID: String) -> MissingParent {
+        MissingParent(description: "no run \(runID)", sql: "SELECT 1 FROM run WHERE id = ?", arguments: [runID])
+    }
+
+    private func itemParent(_ runID: String, _ itemID: String) -> MissingParent {
+        MissingParent(description: "no item \(itemID) in run \(runID)", sql: "SELECT 1 FROM item WHERE run_id = ? AND id = ?",
+                      arguments: [runID, itemID])
+    }
+
+    private func communityParent(_ runID: String, _ name: String) -> MissingParent {
+        MissingParent(description: "no community \(name) in run \(runID)",
+                      sql: "SELECT 1 FROM community WHERE run_id = ? AND name = ?", arguments: [runID, name])
+    }
+
+    /// SQLite reports only "FOREIGN KEY constraint failed"; this names the missing rows
+    /// (keeping the error a `DatabaseError` with `isForeignKeyViolation`).
+    private func explainingMissingParents(of row: String, _ parents: [MissingParent], _ write: () throws -> Void) throws {
+        do {
+            try write()
+        } catch var error as DatabaseError where error.isForeignKeyViolation {
+            let missing = try parents.filter { try database.fetchValue($0.sql, $0.arguments, as: Int.self) == nil }
+            error.message += " for \(row): " + (missing.isEmpty ? "a referenced row is missing" : missing.map(\.description).joined(separator: "; "))
+            throw error
+        }
     }
 
     // MARK: Counts
