@@ -100,6 +100,11 @@ struct ConfigLoader {
     let problems = Problems()
     let reader: NodeReader
     var fileHashes: [String: String] = [:]
+    /// Every community and pool name the config declares, valid or not: later checks
+    /// (population weights, question pools) use these so one broken community does not
+    /// also show up as "unknown" everywhere it is named.
+    var declaredCommunities: Set<String> = []
+    var declaredPools: Set<String> = []
 
     init(configPath: String) {
         self.configPath = configPath
@@ -141,9 +146,8 @@ struct ConfigLoader {
         let methods = top.node("methods").map(readMethods) ?? Method.allCases
         let topLogprobs = top.node("distribution_top_logprobs")
             .flatMap { reader.integer($0, "distribution_top_logprobs", in: 1...Int.max) } ?? RunConfig.defaultDistributionTopLogprobs
-        let populations = top.node("populations").map { readPopulations($0, communities: communities) } ?? []
-        let pools = Set(communities.map(\.pool))
-        let questions = top.required("questions").map { readQuestionSources($0, pools: pools) } ?? []
+        let populations = top.node("populations").map(readPopulations) ?? []
+        let questions = top.required("questions").map(readQuestionSources) ?? []
 
         let config = RunConfig(name: name, seed: seed, communities: communities, baseModel: baseModel, methods: methods,
                                commentDecoding: commentDecoding, baseDecoding: baseDecoding,
@@ -182,6 +186,7 @@ struct ConfigLoader {
             let poolPath = "pools[\(poolIndex)]"
             guard let pool = reader.object(poolNode, poolPath, allowed: ConfigLoader.poolFields) else { continue }
             let poolName = pool.requiredText("name")
+            if let poolName { declaredPools.insert(poolName) }
             if let poolName, let namePosition = pool.node("name")?.position {
                 if !Identifier.isValid(poolName) {
                     problems.report(configPath, namePosition.line, pool.path("name"), "invalid pool name \"\(poolName)\"; use \(Identifier.rule)")
@@ -213,6 +218,7 @@ struct ConfigLoader {
     private mutating func readCommunity(_ node: JSONNode, _ path: String, pool: String, commentDecoding: Decoding) -> CommunitySpec? {
         guard let fields = reader.object(node, path, allowed: ConfigLoader.communityFields) else { return nil }
         let name = fields.requiredText("name")
+        if let name { declaredCommunities.insert(name) }
         if let name, !Identifier.isValid(name) {
             problems.report(configPath, fields.node("name")!.position.line, fields.path("name"), "invalid community name \"\(name)\"; use \(Identifier.rule)")
         }
@@ -342,9 +348,8 @@ struct ConfigLoader {
         return methods
     }
 
-    private func readPopulations(_ node: JSONNode, communities: [CommunitySpec]) -> [Population] {
+    private func readPopulations(_ node: JSONNode) -> [Population] {
         guard let members = reader.map(node, "populations") else { return [] }
-        let known = Set(communities.map(\.name))
         var populations: [Population] = []
         for member in members {
             let path = fieldPath("populations", member.key)
@@ -357,7 +362,7 @@ struct ConfigLoader {
             for weight in weightMembers {
                 let weightPath = fieldPath(path, weight.key)
                 guard let value = reader.number(weight.value, weightPath) else { continue }
-                if !known.contains(weight.key) {
+                if !declaredCommunities.contains(weight.key) {
                     problems.report(configPath, weight.keyPosition.line, weightPath, "unknown community \"\(weight.key)\"")
                 } else if value < 0 {
                     problems.report(configPath, weight.value.position.line, weightPath, "negative weight \(JSON.format(value)); weights must be 0 or more")
@@ -370,7 +375,7 @@ struct ConfigLoader {
         return populations
     }
 
-    private mutating func readQuestionSources(_ node: JSONNode, pools: Set<String>) -> [QuestionSource] {
+    private func readQuestionSources(_ node: JSONNode) -> [QuestionSource] {
         guard let elements = reader.array(node, "questions") else { return [] }
         if elements.isEmpty { problems.report(configPath, node.position.line, "questions", "no question files; list at least one {\"file\", \"pool\"}") }
         var sources: [QuestionSource] = []
@@ -380,8 +385,8 @@ struct ConfigLoader {
             guard let fields = reader.object(element, path, allowed: ConfigLoader.questionFields) else { continue }
             let file = fields.requiredText("file")
             let pool = fields.requiredText("pool")
-            if let pool, !pools.contains(pool) {
-                let known = pools.sorted().joined(separator: ", ")
+            if let pool, !declaredPools.contains(pool) {
+                let known = declaredPools.sorted().joined(separator: ", ")
                 problems.report(configPath, fields.node("pool")!.position.line, fields.path("pool"),
                                 "unknown pool \"\(pool)\"" + (known.isEmpty ? "" : "; the config defines: \(known)"))
             }

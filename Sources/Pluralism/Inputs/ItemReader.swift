@@ -189,7 +189,7 @@ struct ItemReader {
         guard let elements = reader.array(node, "gold_distribution") else { return nil }
         guard elements.count == optionCount else {
             reader.problems.report(reader.file, node.position.line, "gold_distribution",
-                                   "\(elements.count) probabilities given for \(optionCount) options; give one per option")
+                                   "\(elements.count == 1 ? "1 probability" : "\(elements.count) probabilities") given for \(optionCount) options; give one per option")
             return nil
         }
         var probabilities: [Double] = []

@@ -77,8 +77,9 @@ public struct JSONSyntaxError: Error, Hashable, Sendable, CustomStringConvertibl
 /// A strict RFC 8259 parser over UTF-8 bytes: no comments, no trailing commas, no NaN, no
 /// lone surrogates. A byte-order mark at the very start is skipped.
 public struct JSONParser {
-    /// Nesting deeper than this is refused rather than risking the stack.
-    public static let maximumDepth = 512
+    /// Nesting deeper than this is refused rather than risking the stack (the parser
+    /// recurses; no input format here nests more than a handful of levels).
+    public static let maximumDepth = 128
 
     private let bytes: [UInt8]
     private var index = 0
