@@ -31,6 +31,12 @@ public final class Corpus: @unchecked Sendable {
     /// A file that is not a corpus (not SQLite, corrupt, another program's database) or one
     /// written by a newer tool is refused with an error naming the path, and left unchanged.
     public static func open(path: String, readOnly: Bool = false) throws -> Corpus {
+        try open(path: path, readOnly: readOnly, migrations: Schema.migrations)
+    }
+
+    /// `open` with a given list of migrations (the tests' way to exercise migrating).
+    static func open(path: String, readOnly: Bool, migrations: [Schema.Migration]) throws -> Corpus {
+        let knownVersion = migrations.last?.version ?? 0
         let fileManager = FileManager.default
         if readOnly {
             guard fileManager.fileExists(atPath: path) else {
@@ -73,13 +79,13 @@ public final class Corpus: @unchecked Sendable {
         if applicationID == 0 && tables > 0 {
             throw CorpusError.notACorpus(path: path, reason: "an SQLite database with \(tables) schema objects of its own")
         }
-        if version > Schema.currentVersion {
-            throw CorpusError.newerSchema(path: path, version: version, supported: Schema.currentVersion)
+        if version > knownVersion {
+            throw CorpusError.newerSchema(path: path, version: version, supported: knownVersion)
         }
         if readOnly {
             if tables == 0 { throw CorpusError.notACorpus(path: path, reason: "an empty database") }
-            if version < Schema.currentVersion {
-                throw CorpusError.olderSchema(path: path, version: version, supported: Schema.currentVersion)
+            if version < knownVersion {
+                throw CorpusError.olderSchema(path: path, version: version, supported: knownVersion)
             }
         } else {
             // WAL: readers (digest, export, reports) never block the writing stage and vice
@@ -88,7 +94,7 @@ public final class Corpus: @unchecked Sendable {
         }
         try database.executeScript("PRAGMA foreign_keys = ON")
         let corpus = Corpus(path: path, database: database)
-        if !readOnly { try corpus.migrate() }
+        if !readOnly { try corpus.migrate(migrations) }
         return corpus
     }
 
@@ -100,13 +106,14 @@ public final class Corpus: @unchecked Sendable {
 
     /// Applies the missing migrations, one transaction each. The version is read inside the
     /// write transaction, so two processes opening a new file at once do not both migrate.
-    private func migrate() throws {
+    private func migrate(_ migrations: [Schema.Migration]) throws {
+        let knownVersion = migrations.last?.version ?? 0
         while try database.transaction({ () throws -> Bool in
             let version = try schemaVersion()
-            if version > Schema.currentVersion {
-                throw CorpusError.newerSchema(path: path, version: version, supported: Schema.currentVersion)
+            if version > knownVersion {
+                throw CorpusError.newerSchema(path: path, version: version, supported: knownVersion)
             }
-            guard let step = Schema.migrations.first(where: { $0.version == version + 1 }) else { return false }
+            guard let step = migrations.first(where: { $0.version == version + 1 }) else { return false }
             try database.executeScript(step.sql)
             // Pragmas take no bound parameters; both numbers are this file's own constants.
             try database.executeScript("PRAGMA user_version = \(step.version); PRAGMA application_id = \(Schema.applicationID)")

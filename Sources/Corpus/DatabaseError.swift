@@ -35,7 +35,7 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         let name = String(cString: sqlite3_errstr(extendedCode))
         var text = "SQLite error \(extendedCode) (\(name)): \(message)"
-        if let sql { text += " — in `\(sql)`" }
+        if let sql { text += " — in `\(sql.split(whereSeparator: \.isWhitespace).joined(separator: " "))`" }
         return text
     }
 }

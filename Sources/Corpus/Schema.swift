@@ -17,6 +17,11 @@ enum Schema {
 
     static var currentVersion: Int { migrations.last!.version }
 
+    /// Whether `migrations` is numbered 1, 2, 3… with no gap (checked by the tests).
+    static func isContiguous(_ migrations: [Migration]) -> Bool {
+        migrations.enumerated().allSatisfy { $0.offset + 1 == $0.element.version }
+    }
+
     static let migrations: [Migration] = [
         Migration(version: 1, summary: "runs, items, communities, call archive, comments, syntheses, distributions, audits", sql: """
             CREATE TABLE run (

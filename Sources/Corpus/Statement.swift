@@ -6,12 +6,12 @@ private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 /// A prepared statement. Values reach it only as bound arguments, never as SQL text.
 ///
-/// Statements belong to their `Database` (which caches them by SQL) and are used only under
-/// its lock, so the class is not `Sendable`.
-public final class Statement {
+/// Statements belong to their `Database` (which caches them by SQL, so each SQL text is
+/// compiled once) and are used only under its lock.
+final class Statement {
     let handle: OpaquePointer
     /// The SQL text, kept for error messages.
-    public let sql: String
+    let sql: String
     private unowned let database: Database
 
     init(database: Database, connection: OpaquePointer, sql: String) throws {

@@ -1,0 +1,74 @@
+@testable import Corpus
+import Foundation
+import Testing
+
+@Suite struct MigrationTests {
+    private let first = Schema.Migration(version: 1, summary: "notes", sql: "CREATE TABLE note (run_id TEXT, body TEXT NOT NULL)")
+    private let second = Schema.Migration(version: 2, summary: "note authors", sql: "ALTER TABLE note ADD COLUMN author TEXT NOT NULL DEFAULT 'unknown'")
+
+    @Test func releasedMigrationsAreNumberedWithoutGaps() {
+        #expect(Schema.isContiguous(Schema.migrations))
+        #expect(Corpus.schemaVersion == Schema.migrations.count)
+    }
+
+    @Test func missingStepsAreAppliedInOrderAndKeepData() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.file("corpus.sqlite")
+        do {
+            let corpus = try Corpus.open(path: path, readOnly: false, migrations: [first])
+            #expect(try corpus.schemaVersion() == 1)
+            try corpus.database.execute("INSERT INTO note (run_id, body) VALUES (?, ?)", ["r", "kept"])
+        }
+        let migrated = try Corpus.open(path: path, readOnly: false, migrations: [first, second])
+        #expect(try migrated.schemaVersion() == 2)
+        let rows = try migrated.database.fetchAll("SELECT body, author FROM note") { [try $0.get(0, as: String.self), try $0.get(1, as: String.self)] }
+        #expect(rows == [["kept", "unknown"]])
+    }
+
+    @Test func aFailingStepLeavesTheFileAtThePreviousVersion() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.file("corpus.sqlite")
+        _ = try Corpus.open(path: path, readOnly: false, migrations: [first])
+        let broken = Schema.Migration(version: 2, summary: "half a change", sql: "CREATE TABLE half (a); CREATE TABLE oops (")
+        #expect(throws: DatabaseError.self) { try Corpus.open(path: path, readOnly: false, migrations: [first, broken]) }
+        let corpus = try Corpus.open(path: path, readOnly: false, migrations: [first])
+        #expect(try corpus.schemaVersion() == 1)
+        #expect(try corpus.database.fetchValue("SELECT count(*) FROM sqlite_schema WHERE name = 'half'", as: Int.self) == 0)
+    }
+
+    @Test func aFileFromANewerToolIsRefused() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.file("corpus.sqlite")
+        _ = try Corpus.open(path: path, readOnly: false, migrations: [first, second])
+        #expect {
+            try Corpus.open(path: path, readOnly: false, migrations: [first])
+        } throws: { error in
+            guard case CorpusError.newerSchema(path, 2, 1) = error else { return false }
+            return true
+        }
+    }
+
+    @Test func readOnlyOpenRefusesAFileThatNeedsMigrating() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.file("corpus.sqlite")
+        _ = try Corpus.open(path: path, readOnly: false, migrations: [first])
+        #expect {
+            try Corpus.open(path: path, readOnly: true, migrations: [first, second])
+        } throws: { error in
+            guard case CorpusError.olderSchema(path, 1, 2) = error else { return false }
+            return "\(error)".contains("migrate")
+        }
+    }
+
+    @Test func anEmptyFileBecomesACorpus() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.file("corpus.sqlite")
+        FileManager.default.createFile(atPath: path, contents: Data())
+        #expect(try Corpus.open(path: path).schemaVersion() == Corpus.schemaVersion)
+    }
+}
