@@ -1,0 +1,85 @@
+import Foundation
+import Inference
+import Testing
+@testable import Pluralism
+
+/// The real SmolLM2 model, opened once for these tests; nil when the file is not cached.
+private enum SmolLM2 {
+    static let path: String? = try? ModelStore().locate(ModelStore.defaultModel)
+    static let available = path != nil
+    static let skipReason: Comment = "SmolLM2 model file not cached; run `pluralism models fetch` to run this test"
+    static let engine: Engine? = path.flatMap { try? Engine(modelPath: $0) }
+
+    static func model() throws -> EmbeddedModel {
+        let engine = try #require(engine, "the cached model file did not open")
+        return EmbeddedModel(engine: engine, fingerprint: ModelStore.defaultModel.sha256)
+    }
+}
+
+private func request(_ question: String, temperature: Double = 0, topLogprobs: Int = 0, sampleIndex: Int = 0) -> ModelRequest {
+    ModelRequest(
+        messages: [.system("You are a careful assistant."), .user(question)],
+        decoding: Decoding(temperature: temperature, topP: 0.9, topK: 40, maxTokens: 5, seed: 7),
+        topLogprobs: topLogprobs, sampleIndex: sampleIndex)
+}
+
+@Suite(.enabled(if: SmolLM2.available, SmolLM2.skipReason))
+struct EmbeddedModelTests {
+    @Test func identityNamesTheWeights() throws {
+        let model = try SmolLM2.model()
+        #expect(model.identity == ModelIdentity(backend: "embedded", baseURL: "", fingerprint: ModelStore.defaultModel.sha256))
+    }
+
+    @Test func engineRequestCarriesPromptAndDecoding() throws {
+        let model = try SmolLM2.model()
+        let modelRequest = request("Is honesty a duty?", temperature: 1, topLogprobs: 4, sampleIndex: 2)
+        let engineRequest = model.generationRequest(for: modelRequest)
+        let turns = [ChatTemplate.Turn(role: "system", content: "You are a careful assistant."),
+                     ChatTemplate.Turn(role: "user", content: "Is honesty a duty?")]
+        #expect(engineRequest.promptIDs == ChatTemplate.encode(turns, tokenizer: model.engine.tokenizer))
+        #expect(engineRequest.temperature == 1)
+        #expect(engineRequest.topP == 0.9)
+        #expect(engineRequest.topK == 40)
+        #expect(engineRequest.maxTokens == 5)
+        #expect(engineRequest.topLogprobs == 4)
+        #expect(engineRequest.seed == modelRequest.sampleSeed)
+        #expect(engineRequest.seed != 7, "sample 2 does not reuse sample 0's seed")
+    }
+
+    @Test func batchedAnswersMatchSingleGeneration() async throws {
+        let model = try SmolLM2.model()
+        let requests = [request("Name a colour.", topLogprobs: 3), request("What is 2 + 2?", topLogprobs: 3)]
+        let responses = try await model.respond(to: requests)
+        try #require(responses.count == 2)
+
+        let tokenizer = model.engine.tokenizer
+        for (modelRequest, response) in zip(requests, responses) {
+            let alone = try model.engine.generate([model.generationRequest(for: modelRequest)])[0]
+            #expect(response.text == alone.text)
+            #expect(response.promptTokens == alone.promptIDs.count)
+            #expect(response.steps.map(\.token) == alone.ids.map(tokenizer.piece))
+            #expect(response.finishReason.rawValue == alone.finishReason.rawValue)
+            for step in response.steps {
+                #expect(step.top.count == 3)
+                #expect(step.logprob <= 0)
+                #expect(step.top.first?.token == step.token, "greedy decoding takes the best alternative")
+            }
+        }
+    }
+
+    @Test func engineErrorsNameTheBackend() async throws {
+        let model = try SmolLM2.model()
+        let long = String(repeating: "word ", count: model.engine.contextLength + 10)
+        do {
+            _ = try await model.respond(to: [request(long)])
+            Issue.record("a prompt past the context was accepted")
+        } catch let error as ModelCallError {
+            #expect(error.endpoint == "embedded")
+            #expect(error.message.contains("context"))
+        }
+    }
+
+    @Test func emptyBatchIsEmpty() async throws {
+        #expect(try await SmolLM2.model().respond(to: []).isEmpty)
+    }
+}

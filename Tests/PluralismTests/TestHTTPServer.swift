@@ -1,0 +1,214 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A small HTTP/1.1 server for client tests: loopback only, an ephemeral port, one thread
+/// per connection, each request answered by a script and recorded.
+///
+/// It answers one request per connection (`Connection: close`), counts how many requests
+/// it is handling at once, and stops on `stop()` or by itself after `lifetime` seconds, so
+/// a failing test cannot leave it running (its threads hold it alive until then).
+final class TestHTTPServer: @unchecked Sendable {
+    struct Request: Sendable {
+        var method: String
+        var path: String
+        /// Header names lowercased.
+        var headers: [String: String]
+        var body: Data
+        /// Arrival time, seconds since the server started.
+        var arrival: Double
+
+        var json: [String: Any]? {
+            (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
+        }
+    }
+
+    struct Response: Sendable {
+        var status: Int
+        var headers: [String: String] = [:]
+        var body: Data
+        /// Seconds to wait before answering (a slow or hung server).
+        var delay: Double = 0
+
+        static func json(_ text: String, status: Int = 200, delay: Double = 0, headers: [String: String] = [:]) -> Response {
+            Response(status: status, headers: headers.merging(["Content-Type": "application/json"]) { a, _ in a },
+                     body: Data(text.utf8), delay: delay)
+        }
+    }
+
+    /// Given the request and its 0-based arrival index, the answer.
+    typealias Script = @Sendable (Request, Int) -> Response
+
+    let port: UInt16
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    private let script: Script
+    private let listener: Int32
+    private let started = Date()
+    private let deadline: Date
+    private let lock = NSLock()
+    private var recorded: [Request] = []
+    private var active = 0
+    private var peak = 0
+    private var stopped = false
+
+    init(lifetime: Double = 30, script: @escaping Script) throws {
+        self.script = script
+        self.deadline = Date().addingTimeInterval(lifetime)
+
+        #if canImport(Glibc)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { throw ServerError("socket: errno \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = in_addr_t(UInt32(0x7F00_0001).bigEndian)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 64) == 0 else {
+            close(fd)
+            throw ServerError("bind/listen on 127.0.0.1: errno \(errno)")
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        self.listener = fd
+        self.port = UInt16(bigEndian: address.sin_port)
+
+        let thread = Thread { [self] in acceptLoop() }
+        thread.start()
+    }
+
+    /// Every request received so far, in arrival order.
+    var requests: [Request] { lock.withLock { recorded } }
+    /// The most requests handled at the same time.
+    var peakConcurrency: Int { lock.withLock { peak } }
+
+    func stop() {
+        lock.withLock { stopped = true }
+    }
+
+    private var isStopped: Bool {
+        lock.withLock { stopped } || Date() > deadline
+    }
+
+    private func acceptLoop() {
+        defer { close(listener) }
+        while !isStopped {
+            var poller = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 50) > 0 else { continue }
+            let connection = accept(listener, nil, nil)
+            guard connection >= 0 else { continue }
+            let thread = Thread { [self] in serve(connection) }
+            thread.start()
+        }
+    }
+
+    private func serve(_ connection: Int32) {
+        defer { close(connection) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        guard var request = readRequest(connection) else { return }
+
+        let index: Int = lock.withLock {
+            request.arrival = Date().timeIntervalSince(started)
+            recorded.append(request)
+            active += 1
+            peak = max(peak, active)
+            return recorded.count - 1
+        }
+        defer { lock.withLock { active -= 1 } }
+
+        let response = script(request, index)
+        // Sleep in small steps so that stop() ends a hung answer promptly.
+        let wakeUp = Date().addingTimeInterval(response.delay)
+        while Date() < wakeUp, !isStopped { usleep(10_000) }
+        if isStopped { return }
+        writeResponse(response, to: connection)
+    }
+
+    private func readRequest(_ connection: Int32) -> Request? {
+        var buffer = Data()
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        let separator = Data("\r\n\r\n".utf8)
+        var headerEnd: Range<Data.Index>?
+        var contentLength = 0
+        while true {
+            if headerEnd == nil, let found = buffer.range(of: separator) {
+                headerEnd = found
+                let head = String(decoding: buffer[..<found.lowerBound], as: UTF8.self)
+                for line in head.split(separator: "\r\n").dropFirst() {
+                    let parts = line.split(separator: ":", maxSplits: 1)
+                    if parts.count == 2, parts[0].lowercased() == "content-length" {
+                        contentLength = Int(parts[1].trimmingCharacters(in: .whitespaces)) ?? 0
+                    }
+                }
+            }
+            if let headerEnd, buffer.count - headerEnd.upperBound >= contentLength { break }
+            let count = recv(connection, &chunk, chunk.count, 0)
+            guard count > 0 else { return nil }
+            buffer.append(contentsOf: chunk[0..<count])
+            if buffer.count > 1 << 24 { return nil }
+        }
+        guard let headerEnd else { return nil }
+        let head = String(decoding: buffer[..<headerEnd.lowerBound], as: UTF8.self)
+        var lines = head.split(separator: "\r\n").map(String.init)
+        let requestLine = lines.removeFirst().split(separator: " ")
+        guard requestLine.count >= 2 else { return nil }
+        var headers: [String: String] = [:]
+        for line in lines {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2 {
+                headers[parts[0].lowercased()] = parts[1].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        let body = buffer[headerEnd.upperBound..<(headerEnd.upperBound + contentLength)]
+        return Request(method: String(requestLine[0]), path: String(requestLine[1]), headers: headers,
+                       body: Data(body), arrival: 0)
+    }
+
+    private func writeResponse(_ response: Response, to connection: Int32) {
+        var head = "HTTP/1.1 \(response.status) \(Self.reason(response.status))\r\n"
+        var headers = response.headers
+        headers["Content-Length"] = "\(response.body.count)"
+        headers["Connection"] = "close"
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
+        head += "\r\n"
+        var bytes = Data(head.utf8)
+        bytes.append(response.body)
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                // MSG_NOSIGNAL: a client that already gave up must not kill the test process.
+                let sent = send(connection, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                if sent <= 0 { return }
+                offset += sent
+            }
+        }
+    }
+
+    private static func reason(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 429: "Too Many Requests"
+        case 500: "Internal Server Error"
+        case 503: "Service Unavailable"
+        default: "Status"
+        }
+    }
+
+    struct ServerError: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+}
