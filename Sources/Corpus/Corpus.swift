@@ -123,6 +123,9 @@ public final class Corpus: @unchecked Sendable {
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
     /// Corpus writes inside `body` join it; nested calls join the outer transaction.
+    ///
+    /// The corpus is locked for the whole of `body`: other threads' corpus calls wait, so
+    /// `body` must not wait for them (run model calls first, then store their results).
     public func transaction<T>(_ body: () throws -> T) throws -> T { try database.transaction(body) }
 
     /// Runs `body` on one consistent snapshot of the file (several reads that must agree).
