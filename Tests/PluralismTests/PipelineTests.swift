@@ -109,7 +109,7 @@ import Testing
         #expect(model.calls == 0)
         #expect(try corpus.archivedCallCount() == 0)
 
-        _ = try await Pipeline.run(PipelineFixture.context(PipelineFixture.inputs(), corpus: corpus, model: model))
+        let original = try await Pipeline.run(PipelineFixture.context(PipelineFixture.inputs(), corpus: corpus, model: model))
         // A renamed run is a new run whose every call is in the archive.
         let replayed = try await Pipeline.run(
             PipelineFixture.context(PipelineFixture.inputs(name: "renamed"), corpus: corpus, model: model, replayOnly: true))
@@ -117,6 +117,8 @@ import Testing
         #expect(replayed.replayedCalls == PipelineFixture.fullRunCalls)
         #expect(model.calls == PipelineFixture.fullRunCalls)
         #expect(replayed.syntheses == PipelineFixture.synthesisCount)
+        // The digest covers content, not the run's name or id.
+        #expect(try corpus.digest(runID: replayed.runID) == corpus.digest(runID: original.runID))
     }
 
     @Test func runIdentityFollowsConfigInputsAndToolVersion() {

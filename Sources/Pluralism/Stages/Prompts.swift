@@ -124,15 +124,18 @@ public enum Prompts {
         texts.enumerated().map { "\(label) \($0.offset + 1): \($0.element)" }.joined(separator: "\n\n")
     }
 
-    /// The question, the lettered options, and the instruction to answer with one letter.
+    /// The question, the perspective if any, the lettered options, and the instruction to
+    /// answer with one letter (the reply's first token is where the distribution is read).
     static func choiceBody(item: Item, attribute: String?) -> String {
         var body = "Question: \(item.text)\n"
-        if let attribute { body += "Answer from this perspective: \(attribute).\n" }
+        if let attribute { body += "Perspective: \(attribute)\n" }
+        body += "\n"
         for (index, option) in item.options.enumerated() {
             body += "\(optionLetters[index]). \(option)\n"
         }
         let last = optionLetters[max(0, item.options.count - 1)]
-        body += "\nReply with one letter (A to \(last)) and nothing else."
+        let which = attribute == nil ? "Which option is the best answer?" : "Which option fits best from this perspective?"
+        body += "\n\(which) Reply with one letter (A to \(last)) and nothing else."
         return body
     }
 }

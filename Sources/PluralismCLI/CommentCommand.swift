@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+import Pluralism
+
+struct CommentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "comment",
+        abstract: "Have every community comment on every item of its pool.",
+        discussion: """
+        Ingests the run first if needed. Comments already stored are kept; only the missing \
+        ones are generated (or replayed from the archive).
+
+        Example:
+          pluralism comment --threads 2
+
+        \(ExitStatus.helpText)
+        """)
+
+    @OptionGroup var options: RunOptions
+
+    func run() async throws {
+        do {
+            let (context, _) = try options.prepare()
+            try Stages.ingest(context.inputs, into: context.corpus)
+            print(describe(try await Stages.comment(context)))
+        } catch {
+            throw ExitStatus.fail(error)
+        }
+    }
+}

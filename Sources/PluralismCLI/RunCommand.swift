@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import Pluralism
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the whole pipeline: ingest, comment, synthesize.",
+        discussion: """
+        Validates the inputs, stores the run in the corpus, has every community comment on \
+        every item of its pool, and has the base model synthesize each item with every \
+        method of the config. Every model call goes through the corpus's call archive: \
+        running again does no finished work twice, an interrupted run resumes where it \
+        stopped, and a changed config (say, one more community) is a new run in the same \
+        corpus whose unchanged calls replay from the archive.
+
+        Examples:
+          pluralism run
+              inputs/run.json into runs/<config name>/corpus.sqlite
+          pluralism run --config my/run.json --corpus out/corpus.sqlite
+          pluralism run --replay-only --quiet
+              reproduce a run from the archive alone (CI, audits)
+
+        \(ExitStatus.helpText)
+        """)
+
+    @OptionGroup var options: RunOptions
+
+    func run() async throws {
+        do {
+            let (context, path) = try options.prepare()
+            let summary = try await Pipeline.run(context)
+            print("run \(summary.runID) (\(context.config.name)) finished in \(formatDuration(summary.seconds))")
+            print("  items \(summary.items), comments \(summary.comments), syntheses \(summary.syntheses)")
+            print("  model calls: \(summary.freshCalls) fresh, \(summary.replayedCalls) replayed from the archive")
+            for report in summary.stages { print("  " + describe(report)) }
+            print("  corpus: \(path)  (digest: pluralism corpus digest \(path) --run \(summary.runID))")
+        } catch {
+            throw ExitStatus.fail(error)
+        }
+    }
+}

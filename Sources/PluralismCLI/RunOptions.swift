@@ -1,0 +1,117 @@
+import ArgumentParser
+import Corpus
+import Foundation
+import Inference
+import Pluralism
+
+/// Options shared by the commands that run stages (`run`, `ingest`, `comment`, `synthesize`).
+struct RunOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The run configuration.", valueName: "file"))
+    var config = "inputs/run.json"
+
+    @Option(name: .long, help: ArgumentHelp("The corpus file (default: runs/<config name>/corpus.sqlite).", valueName: "file"))
+    var corpus: String?
+
+    @Flag(name: .long, help: "Never call a model: a call missing from the archive is an error.")
+    var replayOnly = false
+
+    @Option(name: .long, help: ArgumentHelp("Threads of the embedded engine (default: all cores). Results do not depend on it.", valueName: "n"))
+    var threads: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Where model files are (default: $PLURALISM_MODEL_DIR, else ~/.cache/pluralism/models).", valueName: "dir"))
+    var modelDir: String?
+
+    @Option(name: .long, help: ArgumentHelp("Requests decoded together per model call. Results do not depend on it.", valueName: "n"))
+    var batchSize = 8
+
+    @Flag(name: .long, help: "No progress on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    /// Loads and validates the inputs (before any corpus is touched), opens the corpus and
+    /// prepares a stage context whose models load on first use.
+    func prepare() throws -> (context: StageContext, corpusPath: String) {
+        let inputs = try InputLoader.load(configPath: config)
+        let path = corpus ?? CorpusLocation.defaultPath(runName: inputs.config.name)
+        let corpus = try Corpus.open(path: path)
+        let loader = ModelLoader(modelDirectory: modelDir, threads: threads)
+        let context = StageContext(
+            inputs: inputs, corpus: corpus,
+            options: StageOptions(replayOnly: replayOnly, batchSize: batchSize, quiet: quiet),
+            models: { try loader.model(for: $0) })
+        return (context, path)
+    }
+}
+
+enum CorpusLocation {
+    /// Where a run's corpus goes unless `--corpus` says otherwise.
+    static func defaultPath(runName: String) -> String { "runs/\(runName)/corpus.sqlite" }
+
+    /// The run a read-only command looks at: the one named, else the most recently created.
+    static func run(in corpus: Corpus, id: String?) throws -> RunRecord {
+        if let id {
+            guard let run = try corpus.run(id: id) else { throw CorpusError.unknownRun(id: id) }
+            return run
+        }
+        guard let latest = try corpus.runs().last else {
+            throw ValidationError("the corpus \(corpus.path) holds no run yet")
+        }
+        return latest
+    }
+}
+
+/// The exit codes every command documents, and the mapping from errors to them.
+enum ExitStatus {
+    static let usage: Int32 = 64
+    static let invalidInputs: Int32 = 65
+    static let modelUnavailable: Int32 = 69
+    static let internalError: Int32 = 70
+    static let corpusIO: Int32 = 74
+
+    static let helpText = """
+    Exit status: 0 done; 64 usage error; 65 invalid inputs (each problem printed as \
+    file:line: field: message); 69 model unavailable (missing model file, unset API key, \
+    server failure, or a --replay-only call missing from the archive); 70 internal error; \
+    74 corpus I/O (cannot open, read or write the corpus file).
+    """
+
+    static func code(for error: Error) -> Int32 {
+        switch error {
+        case is InputErrors: invalidInputs
+        case is ModelStoreError, is ModelUnavailable, is ModelCallError, is ArchiveMiss, is GGUFError, is EngineError:
+            modelUnavailable
+        case is CorpusError, is DatabaseError, is CorruptArchiveEntry: corpusIO
+        case is StageError, is ExportError: usage
+        default: internalError
+        }
+    }
+
+    /// Prints the error and turns it into the exit code. ArgumentParser's own errors (usage,
+    /// help) pass through unchanged.
+    static func fail(_ error: Error) -> Error {
+        if error is ExitCode || error is ValidationError || error is CleanExit { return error }
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        return ExitCode(code(for: error))
+    }
+}
+
+/// Writes to stderr (progress and notes never mix with data on stdout).
+func note(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+func formatDuration(_ seconds: Double) -> String {
+    if seconds < 60 { return String(format: "%.1f s", seconds) }
+    let whole = Int(seconds.rounded())
+    return whole < 3600 ? "\(whole / 60)m \(whole % 60)s" : "\(whole / 3600)h \(whole % 3600 / 60)m"
+}
+
+func describe(_ report: StageReport) -> String {
+    let perMinute = report.seconds > 0 && report.written > 0 ? String(format: ", %.1f/min", Double(report.written) / report.seconds * 60) : ""
+    return "\(report.stage): \(report.written) written, \(report.alreadyDone) already stored; "
+        + "calls \(report.freshCalls) fresh, \(report.replayedCalls) replayed; \(formatDuration(report.seconds))\(perMinute)"
+}
