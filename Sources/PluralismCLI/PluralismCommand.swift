@@ -14,6 +14,12 @@ struct PluralismCommand: AsyncParsableCommand {
         Start with `pluralism models fetch`, then `pluralism run`.
         """,
         subcommands: [
+            RunCommand.self,
+            IngestCommand.self,
+            CommentCommand.self,
+            SynthesizeCommand.self,
+            ExportCommand.self,
+            CorpusCommand.self,
             ModelsCommand.self,
             GenerateCommand.self,
             BenchCommand.self,
