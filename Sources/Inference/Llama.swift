@@ -193,6 +193,8 @@ struct BatchEntry {
 final class Workspace {
     let capacity: Int
     let x, normed, query, key, value, attention, gate, up: UnsafeMutablePointer<Float>
+    /// The current product's input arranged for the quantised kernels.
+    let arrangedInput: UnsafeMutablePointer<Float>
     let scores: UnsafeMutablePointer<Float>
     let scoreStride: Int
     let ropeTable: UnsafeMutablePointer<Float>
@@ -212,13 +214,14 @@ final class Workspace {
         attention = buffer(capacity * c.embeddingLength)
         gate = buffer(capacity * c.feedForwardLength)
         up = buffer(capacity * c.feedForwardLength)
+        arrangedInput = buffer(capacity * max(c.embeddingLength, c.feedForwardLength))
         scoreStride = c.contextLength
         scores = buffer(max(1, threads) * c.contextLength)
         ropeTable = buffer(capacity * c.ropeDimensions)
     }
 
     deinit {
-        for p in [x, normed, query, key, value, attention, gate, up, scores, ropeTable] { p.deallocate() }
+        for p in [x, normed, query, key, value, attention, gate, up, arrangedInput, scores, ropeTable] { p.deallocate() }
     }
 }
 
@@ -246,7 +249,7 @@ extension LlamaModel {
                 rmsNorm(w.x + i * dim, weight: layer.attentionNorm, into: w.normed + i * dim)
             }
             multiply([(layer.query, w.query), (layer.key, w.key), (layer.value, w.value)],
-                     input: w.normed, count: n, parallel: parallel)
+                     input: w.normed, count: n, workspace: w, parallel: parallel)
             for (i, entry) in batch.enumerated() {
                 let table = w.ropeTable + i * c.ropeDimensions
                 for h in 0..<c.headCount { rotate(w.query + i * dim + h * c.headDimension, table: table) }
@@ -255,18 +258,18 @@ extension LlamaModel {
                 entry.cache.value(layer: l, position: entry.position).update(from: w.value + i * kvDim, count: kvDim)
             }
             attend(batch, layer: l, workspace: w, parallel: parallel)
-            multiply([(layer.attentionOutput, w.normed)], input: w.attention, count: n, parallel: parallel)
+            multiply([(layer.attentionOutput, w.normed)], input: w.attention, count: n, workspace: w, parallel: parallel)
             for i in 0..<n { add(w.normed + i * dim, into: w.x + i * dim, count: dim) }
 
             for i in 0..<n {
                 rmsNorm(w.x + i * dim, weight: layer.feedForwardNorm, into: w.normed + i * dim)
             }
-            multiply([(layer.gate, w.gate), (layer.up, w.up)], input: w.normed, count: n, parallel: parallel)
+            multiply([(layer.gate, w.gate), (layer.up, w.up)], input: w.normed, count: n, workspace: w, parallel: parallel)
             for j in 0..<n * hidden {
                 let g = w.gate[j]
                 w.gate[j] = g / (1 + expf(-g)) * w.up[j]
             }
-            multiply([(layer.down, w.normed)], input: w.gate, count: n, parallel: parallel)
+            multiply([(layer.down, w.normed)], input: w.gate, count: n, workspace: w, parallel: parallel)
             for i in 0..<n { add(w.normed + i * dim, into: w.x + i * dim, count: dim) }
         }
         for entry in batch { entry.cache.length = max(entry.cache.length, entry.position + 1) }
@@ -277,7 +280,7 @@ extension LlamaModel {
             wanted += 1
         }
         if wanted > 0 {
-            multiply([(output, logits)], input: w.normed, count: wanted, parallel: parallel)
+            multiply([(output, logits)], input: w.normed, count: wanted, workspace: w, parallel: parallel)
         }
     }
 
@@ -288,10 +291,16 @@ extension LlamaModel {
     }
 
     /// Several products with the same input, rows of all of them spread over the threads
-    /// as one piece of work (one synchronisation instead of one per matrix).
+    /// as one piece of work (one synchronisation instead of one per matrix). The input is
+    /// first arranged in each kernel's order (see `InputOrder`).
     func multiply(_ products: [(WeightMatrix, UnsafeMutablePointer<Float>)], input: UnsafeMutablePointer<Float>,
-                  count: Int, parallel: Parallel) {
+                  count: Int, workspace w: Workspace, parallel: Parallel) {
         let columns = products[0].0.columns
+        var arranged: [InputOrder: UnsafeMutablePointer<Float>] = [.natural: input]
+        for (matrix, _) in products where arranged[matrix.inputOrder] == nil {
+            matrix.inputOrder.arrange(input, count: count, columns: columns, into: w.arrangedInput)
+            arranged[matrix.inputOrder] = w.arrangedInput
+        }
         let total = products.reduce(0) { $0 + $1.0.rows }
         parallel.forEachRange(total, granularity: 16) { _, range in
             var offset = 0
@@ -299,8 +308,8 @@ extension LlamaModel {
                 let lower = max(range.lowerBound - offset, 0)
                 let upper = min(range.upperBound - offset, matrix.rows)
                 if lower < upper {
-                    matrix.multiply(rows: lower..<upper, x: input, xStride: columns, count: count,
-                                    out: out, outStride: matrix.rows)
+                    matrix.multiply(rows: lower..<upper, x: arranged[matrix.inputOrder]!, xStride: columns,
+                                    count: count, out: out, outStride: matrix.rows)
                 }
                 offset += matrix.rows
             }

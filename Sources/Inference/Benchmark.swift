@@ -1,0 +1,85 @@
+// Engine throughput figures: prefill of a long prompt, decoding alone and in a batch.
+import Foundation
+
+/// What `pluralism bench engine` measures. Figures only; nothing is asserted.
+public struct EngineBenchmark: Sendable, Codable {
+    public var threads: Int
+    public var promptTokens: Int
+    public var prefillTokensPerSecond: Double
+    public var newTokens: Int
+    public var decodeTokensPerSecondBatch1: Double
+    public var batchSize: Int
+    /// All sequences together.
+    public var decodeTokensPerSecondBatch: Double
+    public var peakResidentMegabytes: Double
+
+    /// Runs the three measurements on `engine` (each once, after a short warm-up).
+    public static func run(engine: Engine, promptTokens: Int = 512, newTokens: Int = 128, batchSize: Int = 6,
+                           progress: (String) -> Void = { _ in }) throws -> EngineBenchmark {
+        let text = """
+        The history of the printing press begins in the fifteenth century, when movable type \
+        changed how knowledge travelled between cities, scholars and ordinary readers. \
+        Before it, books were copied by hand, slowly and at great cost, and errors crept into \
+        every copy. Afterwards, the same text could reach thousands of people in identical form. 
+        """
+        var long: [Int32] = []
+        let piece = engine.tokenizer.encode(text)
+        while long.count < promptTokens { long += piece }
+        long = Array(long.prefix(promptTokens))
+
+        engine.ignoresStopTokens = true
+        defer { engine.ignoresStopTokens = false }
+        _ = try engine.generate([GenerationRequest(promptIDs: Array(long.prefix(16)), maxTokens: 4, temperature: 0)])
+
+        progress("prefill: \(promptTokens) tokens")
+        var start = Date()
+        _ = try engine.generate([GenerationRequest(promptIDs: long, maxTokens: 1, temperature: 0)])
+        let prefill = Double(promptTokens) / Date().timeIntervalSince(start)
+
+        let questions = [
+            "Should cities ban cars from their centres?",
+            "Is it ever right to break a promise?",
+            "What makes a good neighbour?",
+            "Should homework be abolished?",
+            "How should a village share its water in a drought?",
+            "Is it fair to inherit wealth?",
+        ]
+        func prompt(_ i: Int) -> [Int32] {
+            engine.tokenizer.encode(ChatTemplate.render([
+                .init(role: "system", content: "You are a helpful AI assistant."),
+                .init(role: "user", content: questions[i % questions.count]),
+            ]))
+        }
+        func decodeRate(_ count: Int) throws -> Double {
+            let requests = (0..<count).map {
+                GenerationRequest(promptIDs: prompt($0), maxTokens: newTokens, temperature: 0.7, topK: 0, topP: 0.9,
+                                  seed: UInt64($0 + 1))
+            }
+            var firstSteps = 0
+            var decodeStart = Date()
+            start = Date()
+            let generations = try engine.generate(requests) { _, _ in
+                firstSteps += 1
+                if firstSteps == count { decodeStart = Date() }
+            }
+            let decoded = generations.reduce(0) { $0 + $1.ids.count } - count
+            return Double(decoded) / Date().timeIntervalSince(decodeStart)
+        }
+        progress("decode: batch 1, \(newTokens) tokens")
+        let batch1 = try decodeRate(1)
+        progress("decode: batch \(batchSize), \(newTokens) tokens each")
+        let batched = try decodeRate(batchSize)
+
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let peak = Double(usage.ru_maxrss) / 1024
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        let peak = Double(usage.ru_maxrss) / 1024 / 1024
+        #endif
+        return EngineBenchmark(threads: engine.threads, promptTokens: promptTokens, prefillTokensPerSecond: prefill,
+                               newTokens: newTokens, decodeTokensPerSecondBatch1: batch1, batchSize: batchSize,
+                               decodeTokensPerSecondBatch: batched, peakResidentMegabytes: peak)
+    }
+}
