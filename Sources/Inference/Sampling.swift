@@ -116,9 +116,10 @@ public struct Sampler: Sendable {
     /// descending, then lower id); never empty. `weights[i]` is token i's unnormalised
     /// probability (a non-decreasing function of its logit), `total` their sum.
     ///
-    /// The whole vocabulary is not sorted: the tokens at or above a weight threshold are
-    /// exactly the best ones, so when they already hold the k best or reach the nucleus mass,
-    /// the rest cannot matter. Otherwise the threshold is lowered, down to zero (everything).
+    /// Nothing sorts the whole vocabulary. The tokens at or above a weight threshold are
+    /// exactly the best ones, so when they already hold the k best or the nucleus mass, the
+    /// rest cannot matter (otherwise the threshold is lowered, down to zero). Among them,
+    /// selection (quickselect, by count or by mass) finds the kept set, and only that is sorted.
     static func candidates(_ logits: UnsafeBufferPointer<Float>, weights: [Double], total: Double,
                            topK: Int, topP: Double) -> [Int32] {
         var keys: [UInt64] = []
@@ -135,29 +136,71 @@ public struct Sampler: Sendable {
                 if topK > 0 && keys.count < topK { continue }
                 if topK == 0 && mass < topP * total { continue }
             }
-            if topK > 0 && keys.count > topK {
-                selectSmallest(&keys, count: topK)
-                keys.removeLast(keys.count - topK)
+            var poolMass = total
+            if topK > 0 {
+                if keys.count > topK {
+                    selectSmallest(&keys, count: topK)
+                    keys.removeLast(keys.count - topK)
+                }
+                poolMass = keys.reduce(0.0) { $0 + weights[id(of: $1)] }
+            }
+            if topP < 1 {
+                // With a threshold and no top-k, rounding can leave the kept tokens' mass a
+                // hair short of the target: then the tokens below the threshold are needed.
+                guard let count = selectNucleus(&keys, weights: weights, target: topP * poolMass) else {
+                    if topK == 0 && !complete { continue }
+                    keys.sort()
+                    return keys.map { Int32(id(of: $0)) }
+                }
+                keys.removeLast(keys.count - count)
             }
             keys.sort()
-            let pool = keys.map { Int32(truncatingIfNeeded: $0 & 0xFFFF_FFFF) }
-            if topP >= 1 { return pool }
-            // The shortest prefix whose mass reaches topP of the pool's, at least one token.
-            let poolMass = topK > 0 ? pool.reduce(0.0) { $0 + weights[Int($1)] } : total
-            let target = topP * poolMass
-            mass = 0
-            var count = 0
-            for id in pool {
-                mass += weights[Int(id)]
-                count += 1
-                if mass >= target { break }
-            }
-            // Without top-k the pool holds only the tokens above the threshold: if rounding
-            // left their prefix short of the target, the tokens below belong in the nucleus.
-            if mass < target && topK == 0 && !complete { continue }
-            return Array(pool.prefix(max(1, count)))
+            return keys.map { Int32(id(of: $0)) }
         }
         preconditionFailure("the zero threshold keeps every token with weight")
+    }
+
+    @inline(__always) static func id(of key: UInt64) -> Int { Int(key & 0xFFFF_FFFF) }
+
+    /// Moves the nucleus to the front of `keys` and returns its size: the fewest best keys
+    /// whose weights reach `target` (at least one). Nil when all of them together fall short.
+    /// A quickselect that recurses on mass instead of count.
+    static func selectNucleus(_ keys: inout [UInt64], weights: [Double], target: Double) -> Int? {
+        guard !keys.isEmpty else { return nil }
+        guard target > 0 else {
+            selectSmallest(&keys, count: 1)
+            return 1
+        }
+        var low = 0, high = keys.count - 1
+        var before = 0.0   // the mass of keys[..<low], all inside the nucleus; below target
+        while low <= high {
+            if low == high {
+                return before + weights[id(of: keys[low])] >= target ? low + 1 : nil
+            }
+            // Median of three as the pivot, moved to the end (Lomuto partition).
+            let middle = low + (high - low) / 2
+            if keys[middle] < keys[low] { keys.swapAt(middle, low) }
+            if keys[high] < keys[low] { keys.swapAt(high, low) }
+            if keys[middle] < keys[high] { keys.swapAt(middle, high) }
+            let pivot = keys[high]
+            var store = low
+            var leftMass = 0.0
+            for i in low..<high where keys[i] < pivot {
+                keys.swapAt(i, store)
+                leftMass += weights[id(of: keys[store])]
+                store += 1
+            }
+            keys.swapAt(store, high)
+            if before + leftMass >= target {
+                high = store - 1
+            } else if before + leftMass + weights[id(of: pivot)] >= target {
+                return store + 1
+            } else {
+                before += leftMass + weights[id(of: pivot)]
+                low = store + 1
+            }
+        }
+        return nil
     }
 
     /// Moves the `count` smallest keys to the front, in no particular order (quickselect;

@@ -116,6 +116,38 @@ import Testing
         #expect(Array(candidates[1..<5]) == [1, 2, 3, 4])   // equal weights: by id
     }
 
+    @Test func candidatesAgreeWithAFullSort() {
+        var random = SeededRandom(seed: 77)
+        for trial in 0..<60 {
+            let count = 1 + Int(random.next() % 3000)
+            let spread = [0.5, 4, 20, 60][trial % 4]
+            // Rounded logits, so that ties occur and must fall to the lower id.
+            let logits: [Float] = (0..<count).map { _ in Float((random.nextUnitDouble() * spread).rounded() / 2) }
+            let maxLogit = Double(logits.max()!)
+            let weights = logits.map { exp(Double($0) - maxLogit) }
+            let total = weights.reduce(0, +)
+            let topK = [0, 1, 5, 40, 5000][Int(random.next() % 5)]
+            let topP = [1, 0.9, 0.5, 0.99, 0][Int(random.next() % 5)]
+
+            let order = (0..<count).sorted { logits[$0] != logits[$1] ? logits[$0] > logits[$1] : $0 < $1 }
+            var pool = topK > 0 ? Array(order.prefix(topK)) : order
+            if topP < 1 {
+                let target = topP * pool.reduce(0.0) { $0 + weights[$1] }
+                var mass = 0.0
+                var kept = 0
+                for id in pool {
+                    mass += weights[id]; kept += 1
+                    if mass >= target { break }
+                }
+                pool = Array(pool.prefix(max(1, kept)))
+            }
+            let found = logits.withUnsafeBufferPointer {
+                Sampler.candidates($0, weights: weights, total: total, topK: topK, topP: topP)
+            }
+            #expect(found == pool.map { Int32($0) }, "trial \(trial): \(count) tokens, top-k \(topK), top-p \(topP)")
+        }
+    }
+
     @Test func orderKeysSortByLogitDescendingThenId() {
         let entries: [(Float, Int)] = [(-1, 0), (2, 1), (0, 2), (-0.5, 3), (2, 4), (-.infinity, 5), (100, 6), (-0.0, 7)]
         let sorted = entries.map { Sampler.orderKey($0.0, id: $0.1) }.sorted().map { Int($0 & 0xFFFF_FFFF) }
