@@ -38,7 +38,7 @@ struct RunOptions: ParsableArguments {
         let inputs = try InputLoader.load(configPath: config)
         let path = corpus ?? CorpusLocation.defaultPath(runName: inputs.config.name)
         let corpus = try Corpus.open(path: path)
-        let loader = ModelLoader(modelDirectory: modelDir, threads: threads)
+        let loader = ModelLoader(modelDirectory: modelDir, threads: threads, replayOnly: replayOnly)
         let context = StageContext(
             inputs: inputs, corpus: corpus,
             options: StageOptions(replayOnly: replayOnly, batchSize: batchSize, quiet: quiet),

@@ -1,5 +1,6 @@
 import Corpus
 import Foundation
+import Inference
 import Testing
 @testable import Pluralism
 
@@ -117,5 +118,24 @@ import Testing
             #expect(miss.description.contains("not in the archive"))
         }
         #expect(model.calls == 1)
+    }
+
+    @Test func replayOnlyModelsCarryTheSameIdentityWithoutWeightsOrKeys() throws {
+        let loader = ModelLoader(modelDirectory: "/nonexistent", replayOnly: true, environment: [:])
+        let embedded = try loader.model(for: .embedded)
+        #expect(embedded.identity == ModelIdentity(backend: "embedded", baseURL: "", fingerprint: ModelStore.defaultModel.sha256))
+        let spec = ModelSpec(backend: "openai", baseURL: "http://127.0.0.1:8000/v1/", model: "served", apiKeyEnv: "UNSET_KEY")
+        let remote = try loader.model(for: spec)
+        let client = OpenAICompatibleModel(baseURL: "http://127.0.0.1:8000/v1/", model: "served", apiKey: nil)
+        #expect(remote.identity == client.identity)
+
+        let live = ModelLoader(modelDirectory: "/nonexistent", environment: [:])
+        #expect(throws: ModelStoreError.self) { try live.model(for: .embedded) }
+        do {
+            _ = try live.model(for: spec)
+            Issue.record("an unset API key variable must be an error")
+        } catch let error as ModelUnavailable {
+            #expect(error.description.contains("UNSET_KEY"))
+        }
     }
 }

@@ -8,6 +8,8 @@ import Inference
 public final class ModelLoader: @unchecked Sendable {
     public let store: ModelStore
     public let threads: Int?
+    /// Build models that only carry their identity (see `ArchiveOnlyModel`).
+    public let replayOnly: Bool
     private let environment: [String: String]
     private let lock = NSLock()
     private var engines: [String: EmbeddedModel] = [:]
@@ -16,20 +18,30 @@ public final class ModelLoader: @unchecked Sendable {
     ///   - modelDirectory: where GGUF files live; nil means `$PLURALISM_MODEL_DIR`, else
     ///     `~/.cache/pluralism/models`.
     ///   - threads: the engine's threads; nil means all cores. Outputs do not depend on it.
-    public init(modelDirectory: String? = nil, threads: Int? = nil,
+    ///   - replayOnly: a replay-only run needs no weights, server or API key: only each
+    ///     model's identity, to find its archived answers.
+    public init(modelDirectory: String? = nil, threads: Int? = nil, replayOnly: Bool = false,
                 environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.store = ModelStore(directory: modelDirectory)
         self.threads = threads
+        self.replayOnly = replayOnly
         self.environment = environment
     }
 
     public func model(for spec: ModelSpec) throws -> any LanguageModel {
         switch spec.backend {
         case "embedded":
+            if replayOnly, spec.model == nil || spec.model == ModelStore.defaultModel.fileName {
+                return ArchiveOnlyModel(identity: ModelIdentity(backend: "embedded", baseURL: "", fingerprint: ModelStore.defaultModel.sha256))
+            }
             return try embedded(fileName: spec.model)
         case "openai":
             guard let baseURL = spec.baseURL, let model = spec.model else {
                 throw ModelUnavailable(message: "an openai model needs base_url and model")
+            }
+            if replayOnly {
+                return ArchiveOnlyModel(identity: ModelIdentity(
+                    backend: "openai", baseURL: OpenAICompatibleModel.normalise(baseURL: baseURL), fingerprint: model))
             }
             var apiKey: String?
             if let variable = spec.apiKeyEnv {
@@ -80,6 +92,20 @@ public final class ModelLoader: @unchecked Sendable {
             chunk.withUnsafeBytes { hash.update($0) }
         }
         return hash.finalize().hexString
+    }
+}
+
+/// A model known only by its identity, for replay-only runs: the archive answers every call,
+/// and a miss is reported by `ArchivedModel` before this model could be asked.
+public struct ArchiveOnlyModel: LanguageModel {
+    public let identity: ModelIdentity
+
+    public init(identity: ModelIdentity) {
+        self.identity = identity
+    }
+
+    public func respond(to requests: [ModelRequest]) async throws -> [ModelResponse] {
+        throw ModelUnavailable(message: "replay-only: \(requests.count) call(s) to \(identity.backend) cannot be answered without the model")
     }
 }
 
