@@ -1,0 +1,9 @@
+import ArgumentParser
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure throughput: the embedded engine, or the whole pipeline.",
+        discussion: "Prints figures and asserts nothing. Measure release builds only.",
+        subcommands: [BenchEngineCommand.self, BenchPipelineCommand.self])
+}
