@@ -9,7 +9,9 @@ import Foundation
 
 /// Why a model file is not available.
 public enum ModelStoreError: Error, CustomStringConvertible, Equatable {
-    case missing(path: String, fileName: String)
+    /// `fetchCommand` is `pluralism models fetch`, with `--model-dir` when the store is not
+    /// in the default place.
+    case missing(path: String, fileName: String, fetchCommand: String)
     case checksumMismatch(path: String, expected: String, found: String)
     case download(command: String, status: Int32, output: String)
     case extraction(member: String, archive: String, output: String)
@@ -17,9 +19,9 @@ public enum ModelStoreError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .missing(let path, let fileName):
-            return "model \(fileName) not found at \(path). Fetch it with: pluralism models fetch"
-                + " (or set PLURALISM_MODEL_DIR, or pass --model-dir, to where it is)"
+        case .missing(let path, let fileName, let fetchCommand):
+            return "model \(fileName) not found at \(path). Fetch it with: \(fetchCommand)"
+                + " (or point PLURALISM_MODEL_DIR or --model-dir at the folder that has it)"
         case .checksumMismatch(let path, let expected, let found):
             return "model file \(path) has sha256 \(found), expected \(expected)"
         case .download(let command, let status, let output):
@@ -65,6 +67,7 @@ public struct ModelStore: Sendable {
     public static let directoryVariable = "PLURALISM_MODEL_DIR"
 
     public let directory: String
+    private let isDefaultDirectory: Bool
 
     /// `directory` if given, else `$PLURALISM_MODEL_DIR`, else `~/.cache/pluralism/models`.
     public init(directory: String? = nil) {
@@ -73,14 +76,25 @@ public struct ModelStore: Sendable {
 
     /// As `init(directory:)`, reading the variables from `environment` (for tests).
     public init(directory: String?, environment: [String: String]) {
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        let standard = (home as NSString).appendingPathComponent(".cache/pluralism/models")
         if let directory, !directory.isEmpty {
             self.directory = ModelStore.expandingTilde(directory, environment: environment)
         } else if let fromEnvironment = environment[ModelStore.directoryVariable], !fromEnvironment.isEmpty {
             self.directory = ModelStore.expandingTilde(fromEnvironment, environment: environment)
         } else {
-            let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-            self.directory = (home as NSString).appendingPathComponent(".cache/pluralism/models")
+            self.directory = standard
         }
+        isDefaultDirectory = self.directory == standard
+    }
+
+    /// The command that fills this store: `pluralism models fetch`, plus `--model-dir` when
+    /// the folder is not the default one (an environment variable may not be set again).
+    public var fetchCommand: String {
+        guard !isDefaultDirectory else { return "pluralism models fetch" }
+        let quoted = directory.contains(where: { " '\"$\\".contains($0) })
+            ? "'" + directory.replacingOccurrences(of: "'", with: "'\\''") + "'" : directory
+        return "pluralism models fetch --model-dir \(quoted)"
     }
 
     public func path(for entry: Entry) -> String {
@@ -94,7 +108,7 @@ public struct ModelStore: Sendable {
         let path = path(for: entry)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw ModelStoreError.missing(path: path, fileName: entry.fileName)
+            throw ModelStoreError.missing(path: path, fileName: entry.fileName, fetchCommand: fetchCommand)
         }
         return path
     }

