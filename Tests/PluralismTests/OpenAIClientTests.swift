@@ -221,6 +221,11 @@ private func failure(_ body: () async throws -> Void) async -> ModelCallError? {
         #expect(error?.message.contains("not an http(s) URL") == true)
     }
 
+    @Test func retryableStatuses() {
+        #expect([408, 429, 500, 502, 503, 504].allSatisfy(OpenAICompatibleModel.isRetryable))
+        #expect(![400, 401, 403, 404, 422].contains(where: OpenAICompatibleModel.isRetryable))
+    }
+
     @Test func retryAfterParsing() {
         #expect(OpenAICompatibleModel.parseRetryAfter("2") == 2)
         #expect(OpenAICompatibleModel.parseRetryAfter(" 0.5 ") == 0.5)

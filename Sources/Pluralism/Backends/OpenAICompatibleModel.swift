@@ -17,7 +17,7 @@ import FoundationNetworking
 /// `logprobs: true` and `top_logprobs: min(k, 20)` — OpenAI caps the count at 20, so a
 /// distribution read from the reply must report the probability mass it covers.
 ///
-/// Failures: 429, 5xx, timeouts and connection errors are retried with exponential backoff
+/// Failures: 408, 429, 5xx, timeouts and connection errors are retried with exponential backoff
 /// and jitter (a `Retry-After` header, in seconds or as an HTTP date, replaces the backoff);
 /// other 4xx fail at once. Malformed replies and missing log-probabilities (when requested)
 /// are errors — never a made-up answer. Every error names the endpoint.
@@ -124,7 +124,7 @@ public struct OpenAICompatibleModel: LanguageModel {
                     return try decode(data, for: request)
                 }
                 let message = "HTTP \(http.statusCode): \(Self.snippet(data))"
-                guard http.statusCode == 429 || http.statusCode >= 500 else {
+                guard Self.isRetryable(status: http.statusCode) else {
                     throw ModelCallError(endpoint: endpoint, message: message, status: http.statusCode)
                 }
                 let retryAfter = http.value(forHTTPHeaderField: "Retry-After").flatMap(Self.parseRetryAfter)
@@ -134,6 +134,12 @@ public struct OpenAICompatibleModel: LanguageModel {
             } catch let error as URLError {
                 if error.code == .cancelled { throw CancellationError() }
                 throw ModelCallError(endpoint: endpoint, message: Self.describe(error))
+            } catch let error as ModelCallError {
+                throw error
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                throw ModelCallError(endpoint: endpoint, message: "\(error)")
             }
 
             guard attempt < maxRetries else {
@@ -147,6 +153,11 @@ public struct OpenAICompatibleModel: LanguageModel {
             attempt += 1
             try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
         }
+    }
+
+    /// Overload and server faults are worth another try; other client errors are not.
+    static func isRetryable(status: Int) -> Bool {
+        status == 408 || status == 429 || status >= 500
     }
 
     /// `retryDelay · 2^attempt` capped at 32 × `retryDelay`, scaled by a random factor in
