@@ -48,15 +48,19 @@ public enum Prompts {
         return [.system(assistant), .user(user)]
     }
 
-    /// Steerable, step 1: which comment best reflects the attribute?
+    /// Steerable, step 1: which comment best reflects the attribute? The situation comes
+    /// first and the comments as a plain numbered list: small models otherwise tend to echo
+    /// the system prompt instead of answering (tried with SmolLM2-135M).
     public static func steerableSelection(item: Item, attribute: String, comments: [String]) -> [ChatMessage] {
+        let list = comments.enumerated().map { "\($0.offset + 1). \($0.element)" }.joined(separator: "\n")
         let user = """
-        \(numbered(comments, label: "Comment"))
+        Situation: \(item.text)
 
-        Question: \(item.text)
+        Comments:
+        \(list)
 
-        Which comment best reflects this value or attribute: \(attribute)?
-        Reply with the comment's number (1 to \(comments.count)) and nothing else.
+        Which comment best reflects the value or attribute "\(attribute)"? \
+        Answer with the number of the comment (1 to \(comments.count)).
         """
         return [.system(assistant), .user(user)]
     }
@@ -68,7 +72,7 @@ public enum Prompts {
             .joined(separator: "\n")
         var user = "Experts:\n\(list)\n\nQuestion: \(item.text)\n"
         if let attribute = item.attribute { user += "Perspective asked for: \(attribute)\n" }
-        user += "\nWhich expert is best placed to answer? Reply with the expert's number (1 to \(communities.count)) and nothing else."
+        user += "\nWhich expert is best placed to answer? Answer with the number of the expert (1 to \(communities.count))."
         return [.system(assistant), .user(user)]
     }
 
