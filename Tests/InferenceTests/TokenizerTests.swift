@@ -50,6 +50,21 @@ struct TokenizerReference: Decodable {
         }
     }
 
+    /// 300 random multilingual texts tokenized by an independent implementation (Hugging
+    /// Face tokenizers, configured as SmolLM2's tokenizer.json; see the fixture's "source").
+    @Test(.enabled(if: SmolLM2Tokenizer.available, SmolLM2Tokenizer.skipReason))
+    func randomMultilingualTextsMatchAnIndependentTokenizer() throws {
+        let tokenizer = try #require(SmolLM2Tokenizer.tokenizer)
+        struct Fixture: Decodable { struct Case: Decodable { var text: String; var ids: [Int32] }; var cases: [Case] }
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/tokenizer-random.json")
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+        #expect(fixture.cases.count == 300)
+        for c in fixture.cases {
+            #expect(tokenizer.encode(c.text) == c.ids, "text: \(c.text.debugDescription)")
+        }
+    }
+
     @Test(.enabled(if: SmolLM2Tokenizer.available, SmolLM2Tokenizer.skipReason))
     func vocabularyFacts() throws {
         let tokenizer = try #require(SmolLM2Tokenizer.tokenizer)
