@@ -7,9 +7,8 @@
 //
 // Determinism: the value of one output (one row · one vector) is computed by the same
 // sequence of operations whatever the batch size, the tile it falls in and the thread that
-// computes it (`accumulate` and `finish` below): two SIMD8 accumulators, four FMAs per
-// block in block order, then one fixed horizontal sum. Batching and threading therefore
-// never change a token.
+// computes it: one SIMD8 accumulator, one FMA per 8 weights in kernel order, then one
+// fixed horizontal sum. Batching and threading therefore never change a token.
 
 /// Reads a little-endian IEEE half at `offset`.
 @inline(__always)
@@ -282,8 +281,10 @@ public struct WeightMatrix: @unchecked Sendable {
         return (0..<x.count).map { v in Array(UnsafeBufferPointer(start: out + v * rows, count: rows)) }
     }
 
-    /// Walks the rows in tiles: a single vector takes four rows at a time (four
-    /// independent accumulator pairs); a batch takes up to four vectors per unpacked block.
+    /// Walks the rows. A single vector reads the blocks directly, four rows at a time (four
+    /// independent accumulators). A batch first unpacks two rows into a small F32 panel,
+    /// once, then runs a register tile of 2 rows × up to 4 vectors over it; the whole batch
+    /// shares that one unpacking.
     @inline(__always)
     private func multiplyRows<F: BlockFormat>(_ format: F.Type, _ rowRange: Range<Int>,
                                               _ x: UnsafePointer<Float>, _ xStride: Int, _ count: Int,
@@ -301,42 +302,54 @@ public struct WeightMatrix: @unchecked Sendable {
             }
             return
         }
-        while r < rowRange.upperBound {
-            var v = 0
-            while v < count {
-                let xv = x + v * xStride, ov = out + v * outStride
-                switch count - v {
-                case 1: rowsTile(F.self, rows: 1, r, blocks, xv, ov)
-                case 2: vectorsTile(F.self, vectors: 2, r, blocks, xv, xStride, ov, outStride)
-                case 3: vectorsTile(F.self, vectors: 3, r, blocks, xv, xStride, ov, outStride)
-                default: vectorsTile(F.self, vectors: 4, r, blocks, xv, xStride, ov, outStride)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * columns) { panel in
+            let panel = panel.baseAddress!
+            while r < rowRange.upperBound {
+                let rows = min(2, rowRange.upperBound - r)
+                for i in 0..<rows { unpackRow(F.self, r + i, into: panel + i * columns) }
+                var v = 0
+                while v < count {
+                    let xv = x + v * xStride, ov = out + v * outStride
+                    switch (rows, count - v) {
+                    case (2, 1): panelTile(rows: 2, vectors: 1, panel, r, xv, xStride, ov, outStride)
+                    case (2, 2): panelTile(rows: 2, vectors: 2, panel, r, xv, xStride, ov, outStride)
+                    case (2, 3): panelTile(rows: 2, vectors: 3, panel, r, xv, xStride, ov, outStride)
+                    case (2, _): panelTile(rows: 2, vectors: 4, panel, r, xv, xStride, ov, outStride)
+                    case (_, 1): panelTile(rows: 1, vectors: 1, panel, r, xv, xStride, ov, outStride)
+                    case (_, 2): panelTile(rows: 1, vectors: 2, panel, r, xv, xStride, ov, outStride)
+                    case (_, 3): panelTile(rows: 1, vectors: 3, panel, r, xv, xStride, ov, outStride)
+                    default: panelTile(rows: 1, vectors: 4, panel, r, xv, xStride, ov, outStride)
+                    }
+                    v += 4
                 }
-                v += 4
+                r += rows
             }
-            r += 1
         }
     }
 
-    /// One output's arithmetic, shared by every tile: two accumulators, quarters 0 and 2
-    /// into the first, 1 and 3 into the second, block after block, then `finish`.
+    /// Row `r`'s weights as floats, in kernel order.
     @inline(__always)
-    private static func accumulate(_ a: inout SIMD8<Float>, _ b: inout SIMD8<Float>, _ t: Int,
-                                   _ w: SIMD8<Float>, _ x: UnsafeRawPointer) {
-        let xq = x.loadUnaligned(fromByteOffset: 32 * t, as: SIMD8<Float>.self)
-        if t % 2 == 0 { a = a.addingProduct(w, xq) } else { b = b.addingProduct(w, xq) }
+    private func unpackRow<F: BlockFormat>(_ format: F.Type, _ r: Int, into panel: UnsafeMutablePointer<Float>) {
+        let row = data + r * rowBytes
+        let to = UnsafeMutableRawPointer(panel)
+        for b in 0..<columns / 32 {
+            let k = F.load(row + b * F.blockBytes)
+            for t in 0..<4 {
+                to.storeBytes(of: F.quarter(k, t), toByteOffset: 128 * b + 32 * t, as: SIMD8<Float>.self)
+            }
+        }
     }
 
-    @inline(__always)
-    private static func finish(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> Float {
-        horizontalSum(a + b)
-    }
+    // Every output is computed the same way, whichever tile computes it: one SIMD8
+    // accumulator, acc = w·x + acc for each 8-lane step in kernel order, then
+    // `horizontalSum`. The weights of a step are the same floats whether they come straight
+    // from the block or from the panel.
 
-    /// `rows` consecutive rows (1...4) times one vector.
+    /// `rows` consecutive rows (1...4) times one vector, straight from the blocks.
     @inline(__always)
     private func rowsTile<F: BlockFormat>(_ format: F.Type, rows R: Int, _ r: Int, _ blocks: Int,
                                           _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
-        var a0 = SIMD8<Float>(), b0 = SIMD8<Float>(), a1 = SIMD8<Float>(), b1 = SIMD8<Float>()
-        var a2 = SIMD8<Float>(), b2 = SIMD8<Float>(), a3 = SIMD8<Float>(), b3 = SIMD8<Float>()
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
         var row = data + r * rowBytes
         var xp = UnsafeRawPointer(x)
         let stride = rowBytes
@@ -346,46 +359,70 @@ public struct WeightMatrix: @unchecked Sendable {
             let k2 = F.load(row + (R >= 3 ? 2 * stride : 0))
             let k3 = F.load(row + (R >= 4 ? 3 * stride : 0))
             for t in 0..<4 {
-                Self.accumulate(&a0, &b0, t, F.quarter(k0, t), xp)
-                if R >= 2 { Self.accumulate(&a1, &b1, t, F.quarter(k1, t), xp) }
-                if R >= 3 { Self.accumulate(&a2, &b2, t, F.quarter(k2, t), xp) }
-                if R >= 4 { Self.accumulate(&a3, &b3, t, F.quarter(k3, t), xp) }
+                let xq = xp.loadUnaligned(fromByteOffset: 32 * t, as: SIMD8<Float>.self)
+                a0 = a0.addingProduct(F.quarter(k0, t), xq)
+                if R >= 2 { a1 = a1.addingProduct(F.quarter(k1, t), xq) }
+                if R >= 3 { a2 = a2.addingProduct(F.quarter(k2, t), xq) }
+                if R >= 4 { a3 = a3.addingProduct(F.quarter(k3, t), xq) }
             }
             row += F.blockBytes
             xp += 128
         }
-        out[r] = Self.finish(a0, b0)
-        if R >= 2 { out[r + 1] = Self.finish(a1, b1) }
-        if R >= 3 { out[r + 2] = Self.finish(a2, b2) }
-        if R >= 4 { out[r + 3] = Self.finish(a3, b3) }
+        out[r] = horizontalSum(a0)
+        if R >= 2 { out[r + 1] = horizontalSum(a1) }
+        if R >= 3 { out[r + 2] = horizontalSum(a2) }
+        if R >= 4 { out[r + 3] = horizontalSum(a3) }
     }
 
-    /// One row times `vectors` vectors (2...4), each quarter unpacked once for all of them.
+    /// `rows` (1...2) unpacked rows of the panel times `vectors` (1...4) vectors.
     @inline(__always)
-    private func vectorsTile<F: BlockFormat>(_ format: F.Type, vectors V: Int, _ r: Int, _ blocks: Int,
-                                             _ x: UnsafePointer<Float>, _ xStride: Int,
-                                             _ out: UnsafeMutablePointer<Float>, _ outStride: Int) {
-        var a0 = SIMD8<Float>(), b0 = SIMD8<Float>(), a1 = SIMD8<Float>(), b1 = SIMD8<Float>()
-        var a2 = SIMD8<Float>(), b2 = SIMD8<Float>(), a3 = SIMD8<Float>(), b3 = SIMD8<Float>()
-        var row = data + r * rowBytes
-        var xp = UnsafeRawPointer(x)
-        let stride = 4 * xStride
-        for _ in 0..<blocks {
-            let k = F.load(row)
-            for t in 0..<4 {
-                let w = F.quarter(k, t)
-                Self.accumulate(&a0, &b0, t, w, xp)
-                Self.accumulate(&a1, &b1, t, w, xp + stride)
-                if V >= 3 { Self.accumulate(&a2, &b2, t, w, xp + 2 * stride) }
-                if V >= 4 { Self.accumulate(&a3, &b3, t, w, xp + 3 * stride) }
+    private func panelTile(rows R: Int, vectors V: Int, _ panel: UnsafeMutablePointer<Float>, _ r: Int,
+                           _ x: UnsafePointer<Float>, _ xStride: Int,
+                           _ out: UnsafeMutablePointer<Float>, _ outStride: Int) {
+        var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a02 = SIMD8<Float>(), a03 = SIMD8<Float>()
+        var a10 = SIMD8<Float>(), a11 = SIMD8<Float>(), a12 = SIMD8<Float>(), a13 = SIMD8<Float>()
+        let w0 = UnsafeRawPointer(panel), w1 = UnsafeRawPointer(panel + columns)
+        let x0 = UnsafeRawPointer(x), x1 = UnsafeRawPointer(x + xStride)
+        let x2 = UnsafeRawPointer(x + (V >= 3 ? 2 * xStride : 0)), x3 = UnsafeRawPointer(x + (V >= 4 ? 3 * xStride : 0))
+        var o = 0
+        let end = 4 * columns
+        while o < end {
+            let u0 = w0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            let u1 = w1.loadUnaligned(fromByteOffset: R >= 2 ? o : 0, as: SIMD8<Float>.self)
+            let y0 = x0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            a00 = a00.addingProduct(u0, y0)
+            if R >= 2 { a10 = a10.addingProduct(u1, y0) }
+            if V >= 2 {
+                let y1 = x1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+                a01 = a01.addingProduct(u0, y1)
+                if R >= 2 { a11 = a11.addingProduct(u1, y1) }
             }
-            row += F.blockBytes
-            xp += 128
+            if V >= 3 {
+                let y2 = x2.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+                a02 = a02.addingProduct(u0, y2)
+                if R >= 2 { a12 = a12.addingProduct(u1, y2) }
+            }
+            if V >= 4 {
+                let y3 = x3.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+                a03 = a03.addingProduct(u0, y3)
+                if R >= 2 { a13 = a13.addingProduct(u1, y3) }
+            }
+            o += 32
         }
-        out[r] = Self.finish(a0, b0)
-        out[outStride + r] = Self.finish(a1, b1)
-        if V >= 3 { out[2 * outStride + r] = Self.finish(a2, b2) }
-        if V >= 4 { out[3 * outStride + r] = Self.finish(a3, b3) }
+        out[r] = horizontalSum(a00)
+        if R >= 2 { out[r + 1] = horizontalSum(a10) }
+        if V >= 2 {
+            out[outStride + r] = horizontalSum(a01)
+            if R >= 2 { out[outStride + r + 1] = horizontalSum(a11) }
+        }
+        if V >= 3 {
+            out[2 * outStride + r] = horizontalSum(a02)
+            if R >= 2 { out[2 * outStride + r + 1] = horizontalSum(a12) }
+        }
+        if V >= 4 {
+            out[3 * outStride + r] = horizontalSum(a03)
+            if R >= 2 { out[3 * outStride + r + 1] = horizontalSum(a13) }
+        }
     }
 }
 
