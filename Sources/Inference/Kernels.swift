@@ -292,9 +292,9 @@ public struct WeightMatrix: @unchecked Sendable {
         let blocks = columns / 32
         var r = rowRange.lowerBound
         if count == 1 {
-            while r + 4 <= rowRange.upperBound {
-                rowsTile(F.self, rows: 4, r, blocks, x, out)
-                r += 4
+            while r + 2 <= rowRange.upperBound {
+                rowsTile(F.self, rows: 2, r, blocks, x, out)
+                r += 2
             }
             while r < rowRange.upperBound {
                 rowsTile(F.self, rows: 1, r, blocks, x, out)
