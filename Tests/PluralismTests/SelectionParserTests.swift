@@ -9,7 +9,8 @@ import Testing
         ("The answer is 3.", 3), ("**Answer:** 3", 3), ("I choose 4 because it mentions fairness.", 4),
         ("Comment 5 best reflects the value of honesty.", 5),
         ("The comment that best reflects liberty is Comment 2, because it argues for choice.", 2),
-        ("3) It talks about duty.", 3), ("\"2\"", 2), ("> 1", 1),
+        ("3) It talks about duty.", 3), ("\"2\"", 2), ("> 1", 1), ("The most accurate answer is 4.", 4),
+        ("Expert 2", 2), ("community 3 is best placed", 3),
     ] as [(String, Int)])
     func answerForms(reply: String, expected: Int) {
         #expect(SelectionParser.parse(reply, count: 5) == expected, "\(reply)")
@@ -46,6 +47,21 @@ import Testing
         #expect(SelectionParser.parse("1. Comment 3 is closest to the attribute.", count: 5) == 3)
         #expect(SelectionParser.parse("Of the 4 views, comment 2 fits.", count: 5) == 2)
         #expect(SelectionParser.parse("(2) fits better than 4", count: 5) == 2)
+    }
+
+    @Test func echoedNumberedListsAreNotAnswers() {
+        // Real SmolLM2-135M replies to the selection prompt: the comments echoed back.
+        let echo = "1. 1. Farmers think the land should be used for food first.\n2. 2. Students want a place to"
+        #expect(SelectionParser.parse(echo, count: 5) == nil)
+        #expect(SelectionParser.parse("1. Farmers first.\n2. Students next.\n3. Owners", count: 5) == nil)
+        #expect(SelectionParser.parse("1. 1. Farmers think the land", count: 5) == nil)
+        #expect(SelectionParser.parse("1. Farmers first.\n2) Students next.\n\nThe answer is 2.", count: 5) == 2)
+        #expect(SelectionParser.parse("  **1.** Farmers\n- 2. Students", count: 5) == nil)
+        #expect(SelectionParser.parse("  **1.** Farmers\n- 2. Students\nSo comment 4", count: 5) == 4)
+        // One leading marker is an answer, not a list.
+        #expect(SelectionParser.parse("1. Environmental protection\n\nThe answer is 1.", count: 5) == 1)
+        #expect(SelectionParser.parse("3.\nBecause it is about safety.", count: 5) == 3)
+        #expect(SelectionParser.parse("4. It is about safety, see 2.5 above", count: 5) == 4)
     }
 
     @Test func firstAnswerWinsWithinATier() {

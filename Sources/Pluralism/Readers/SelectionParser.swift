@@ -20,6 +20,10 @@
 ///      spelled-out number that is the whole reply ("Three.");
 ///    - *bare*: any other standalone number.
 ///    Spelled-out numbers outside these forms are ordinary English ("no one") and ignored.
+///    List markers are not candidates at all: when numbers followed by "." or ")" lead two or
+///    more lines, or one line leads with a chain of them ("1. 1. Farmers…"), the reply is a
+///    numbered list — small models often echo the comments back this way — and its markers
+///    say nothing about the choice. ("1. Comment 3" alone on its line is not a list.)
 /// 3. The answer is the first in-range number of the strongest tier that has any number.
 ///    When that tier is named or positional and all its numbers are out of range, the reply
 ///    is unparseable (`nil`): the model named a comment that does not exist, and taking some
@@ -32,8 +36,9 @@ public enum SelectionParser {
     public static func parse(_ reply: String, count: Int) -> Int? {
         guard count >= 1 else { return nil }
         let tokens = tokenize(reply)
+        let markers = listMarkers(tokens)
         var tiers: [[Int]] = [[], [], []]
-        for index in tokens.indices {
+        for index in tokens.indices where !markers.contains(index) {
             if let candidate = candidate(tokens, index) {
                 tiers[candidate.tier.rawValue].append(candidate.value)
             }
@@ -90,6 +95,8 @@ public enum SelectionParser {
             case space
         }
         var kind: Kind
+        /// For spaces: whether the run of whitespace contains a line break.
+        var breaksLine = false
 
         var isSpace: Bool { kind == .space }
         var word: String? { if case .word(let w) = kind { return w } else { return nil } }
@@ -120,6 +127,7 @@ public enum SelectionParser {
                 flush()
                 if character.isWhitespace {
                     if tokens.last?.isSpace != true { tokens.append(Token(kind: .space)) }
+                    if character.isNewline { tokens[tokens.count - 1].breaksLine = true }
                 } else {
                     tokens.append(Token(kind: .symbol(character)))
                 }
@@ -127,6 +135,40 @@ public enum SelectionParser {
         }
         flush()
         return tokens
+    }
+
+    // MARK: Numbered lists
+
+    /// The indices of list markers ("1." or "2)" leading a line, and any markers chained
+    /// right after them), when the reply is a numbered list; empty otherwise.
+    static func listMarkers(_ tokens: [Token]) -> Set<Int> {
+        var markers: Set<Int> = []
+        var markedLines = 0
+        var chained = false
+        var lineStart = 0
+        while lineStart < tokens.count {
+            var i = lineStart
+            while i < tokens.count, tokens[i].isSpace && !tokens[i].breaksLine
+                || tokens[i].symbol.map({ leadingDecoration.contains($0) || $0 == "-" }) == true { i += 1 }
+            var chain = 0
+            while i + 1 < tokens.count, tokens[i].isDigits, let s = tokens[i + 1].symbol, s == "." || s == ")" {
+                var after = i + 2
+                while after < tokens.count, tokens[after].symbol == "*" { after += 1 }  // "**1.**"
+                let next = after < tokens.count ? tokens[after] : nil
+                guard next == nil || next!.isSpace else { break }
+                markers.insert(i)
+                chain += 1
+                i = after
+                if let next, next.isSpace, !next.breaksLine { i += 1 } else { break }
+            }
+            if chain > 0 { markedLines += 1 }
+            if chain > 1 { chained = true }
+            // The next line starts after the next line break.
+            var j = max(i, lineStart + 1)
+            while j < tokens.count, !(tokens[j - 1].isSpace && tokens[j - 1].breaksLine) { j += 1 }
+            lineStart = j
+        }
+        return markedLines >= 2 || chained ? markers : []
     }
 
     // MARK: Standalone numbers
@@ -168,7 +210,8 @@ public enum SelectionParser {
 
     /// Nouns that label the things being chosen ("Comment 3", "Comment three").
     private static let labelNouns: Set<String> = [
-        "comment", "passage", "option", "choice", "number", "response", "perspective",
+        "comment", "passage", "option", "choice", "number", "response", "perspective", "expert",
+        "community",
     ]
     /// Words that name the thing being chosen, or introduce the answer ("answer is 3",
     /// "I choose 3"). Not used before spelled-out numbers: "the answer is one that…" and
