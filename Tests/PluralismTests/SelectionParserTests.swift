@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Pluralism
 
@@ -90,6 +91,14 @@ import Testing
         #expect(SelectionParser.parse("First, comment 4 is the one.", count: 5) == 4)
         #expect(SelectionParser.parse("Comment eleven", count: 12) == 11)
         #expect(SelectionParser.parse("Comment six", count: 5) == nil)
+    }
+
+    @Test func longRepliesParseInLinearTime() {
+        // Model output is untrusted: a reply full of numbers must not take quadratic time.
+        let reply = String(repeating: "7 one ", count: 50_000) + "Comment 2"
+        let started = Date()
+        #expect(SelectionParser.parse(reply, count: 5) == 2)
+        #expect(Date().timeIntervalSince(started) < 5)
     }
 
     @Test func invalidCountsGiveNil() {

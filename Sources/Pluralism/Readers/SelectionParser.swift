@@ -37,9 +37,10 @@ public enum SelectionParser {
         guard count >= 1 else { return nil }
         let tokens = tokenize(reply)
         let markers = listMarkers(tokens)
+        let shape = Shape(tokens)
         var tiers: [[Int]] = [[], [], []]
         for index in tokens.indices where !markers.contains(index) {
-            if let candidate = candidate(tokens, index) {
+            if let candidate = candidate(tokens, index, shape) {
                 tiers[candidate.tier.rawValue].append(candidate.value)
             }
         }
@@ -55,8 +56,24 @@ public enum SelectionParser {
 
     enum Tier: Int, CaseIterable { case named, positional, bare }
 
+    /// Where the reply's first word or number is, and how many it has (computed once, so
+    /// parsing stays linear in the reply's length).
+    struct Shape {
+        /// The first token that is not a space or leading decoration.
+        var leading: Int?
+        /// Words and digit runs in the reply.
+        var contentCount: Int
+
+        init(_ tokens: [Token]) {
+            leading = tokens.firstIndex { token in
+                !(token.isSpace || (token.symbol.map(SelectionParser.leadingDecoration.contains) ?? false))
+            }
+            contentCount = tokens.count { $0.word != nil || $0.isDigits }
+        }
+    }
+
     /// The number the token at `index` stands for, and how clearly it is an answer.
-    static func candidate(_ tokens: [Token], _ index: Int) -> (value: Int, tier: Tier)? {
+    static func candidate(_ tokens: [Token], _ index: Int, _ shape: Shape) -> (value: Int, tier: Tier)? {
         switch tokens[index].kind {
         case .digits(let value):
             guard let value else { return nil }
@@ -68,12 +85,12 @@ public enum SelectionParser {
             if followsNamingWord(tokens, index) || neighbour(tokens, index, step: -1)?.symbol == "#" {
                 return (value, .named)
             }
-            if leadsReply(tokens, index) || isEnclosed(tokens, index) { return (value, .positional) }
+            if index == shape.leading || isEnclosed(tokens, index) { return (value, .positional) }
             return (value, .bare)
         case .word(let word):
             if let value = spelledCardinals[word] {
                 if followsNamingWord(tokens, index, labelsOnly: true) { return (value, .named) }
-                if isWholeReply(tokens, index) { return (value, .positional) }
+                if index == shape.leading, shape.contentCount == 1 { return (value, .positional) }
             } else if let value = spelledOrdinals[word], isFollowedByNamingWord(tokens, index) {
                 return (value, .named)
             }
@@ -273,19 +290,6 @@ public enum SelectionParser {
     static func isDigitOrdinal(_ tokens: [Token], _ index: Int) -> Bool {
         guard index + 1 < tokens.count, let suffix = tokens[index + 1].word else { return false }
         return ["st", "nd", "rd", "th"].contains(suffix)
-    }
-
-    static func leadsReply(_ tokens: [Token], _ index: Int) -> Bool {
-        tokens[..<index].allSatisfy { token in
-            token.isSpace || (token.symbol.map(leadingDecoration.contains) ?? false)
-        }
-    }
-
-    /// The token is the reply's only word or number, apart from spaces and punctuation.
-    static func isWholeReply(_ tokens: [Token], _ index: Int) -> Bool {
-        tokens.indices.allSatisfy { i in
-            i == index || tokens[i].isSpace || tokens[i].symbol != nil
-        }
     }
 
     /// The nearest non-space token in a direction (the word after an ordinal may follow a space).
