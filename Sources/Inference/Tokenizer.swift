@@ -76,7 +76,10 @@ public struct Tokenizer: Sendable {
         vocabulary.specials.first { $0.bytes.elementsEqual(text.utf8) }?.id
     }
 
-    public func kind(of id: Int32) -> TokenKind { vocabulary.kinds[Int(id)] }
+    /// The token's kind; nil for an id outside the vocabulary.
+    public func kind(of id: Int32) -> TokenKind? {
+        id >= 0 && Int(id) < vocabulary.kinds.count ? vocabulary.kinds[Int(id)] : nil
+    }
 
     /// Token ids of `text`, with no beginning-of-sequence token added. With `parseSpecial`,
     /// the spelling of a control token (`<|im_end|>`) in the text becomes that token; without
@@ -262,8 +265,11 @@ private final class Vocabulary: Sendable {
         }
 
         var specials: [(bytes: [UInt8], id: Int32, kind: Tokenizer.TokenKind)] = []
-        for i in tokens.indices where [.control, .userDefined, .unknown].contains(kinds[i]) && !tokenBytes[i].isEmpty {
-            specials.append((tokenBytes[i], Int32(i), kinds[i]))
+        for i in tokens.indices where !tokenBytes[i].isEmpty {
+            switch kinds[i] {
+            case .control, .userDefined, .unknown: specials.append((tokenBytes[i], Int32(i), kinds[i]))
+            case .normal, .unused, .byte: break
+            }
         }
         specials.sort { $0.bytes.count != $1.bytes.count ? $0.bytes.count > $1.bytes.count : $0.id < $1.id }
 
@@ -334,6 +340,7 @@ private struct BytePairMerger {
         var right: Int32
         var leftID: Int32
         var rightID: Int32
+        var merged: Int32
 
         func before(_ other: Candidate) -> Bool {
             rank != other.rank ? rank < other.rank : left < other.left
@@ -361,8 +368,7 @@ private struct BytePairMerger {
         while let best = popBest() {
             let l = Int(best.left), r = Int(best.right)
             guard ids[l] == best.leftID, ids[r] == best.rightID, next[l] == best.right else { continue }
-            let key = UInt64(UInt32(best.leftID)) << 32 | UInt64(UInt32(best.rightID))
-            ids[l] = Int32(truncatingIfNeeded: vocabulary.merges[key]!)
+            ids[l] = best.merged
             ids[r] = -2
             next[l] = next[r]
             if next[l] >= 0 { previous[Int(next[l])] = best.left }
@@ -382,7 +388,8 @@ private struct BytePairMerger {
         guard leftID >= 0, rightID >= 0 else { return }
         let key = UInt64(UInt32(leftID)) << 32 | UInt64(UInt32(rightID))
         guard let merge = vocabulary.merges[key] else { return }
-        push(Candidate(rank: UInt32(merge >> 32), left: left, right: right, leftID: leftID, rightID: rightID))
+        push(Candidate(rank: UInt32(merge >> 32), left: left, right: right, leftID: leftID, rightID: rightID,
+                       merged: Int32(truncatingIfNeeded: merge)))
     }
 
     private mutating func push(_ candidate: Candidate) {

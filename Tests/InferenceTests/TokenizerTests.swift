@@ -78,6 +78,7 @@ struct TokenizerReference: Decodable {
         #expect(tokenizer.bytes(of: 198) == [0x0A])
         #expect(tokenizer.bytes(of: 216) == [0x20])
         #expect(tokenizer.bytes(of: -1).isEmpty && tokenizer.bytes(of: 49152).isEmpty)
+        #expect(tokenizer.kind(of: 49152) == nil)
     }
 
     // MARK: Edge cases on the real vocabulary
@@ -218,6 +219,9 @@ struct TokenizerReference: Decodable {
             + " The committee weighed the community's concerns about fairness, safety and autonomy. "
         let text = String(repeating: paragraph, count: 400)
         let clock = ContinuousClock()
+        let file = try #require(SmolLM2Tokenizer.file)
+        let load = try clock.measure { _ = try Tokenizer(gguf: file) }
+        print("tokenizer: built from the GGUF metadata in \(load)")
         var count = 0
         let elapsed = clock.measure { count = tokenizer.encode(text).count }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
