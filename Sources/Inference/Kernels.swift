@@ -281,8 +281,8 @@ public struct WeightMatrix: @unchecked Sendable {
         return (0..<x.count).map { v in Array(UnsafeBufferPointer(start: out + v * rows, count: rows)) }
     }
 
-    /// Walks the rows. A single vector reads the blocks directly, four rows at a time (four
-    /// independent accumulators). A batch first unpacks two rows into a small F32 panel,
+    /// Walks the rows. A single vector reads the blocks directly, two rows at a time (two
+    /// independent accumulators; more rows spill registers). A batch first unpacks two rows into a small F32 panel,
     /// once, then runs a register tile of 2 rows × up to 4 vectors over it; the whole batch
     /// shares that one unpacking.
     @inline(__always)
@@ -435,47 +435,83 @@ func horizontalSum(_ v: SIMD8<Float>) -> Float {
     return b[0] + b[1]
 }
 
-/// Dot product of two F32 vectors whose length is a multiple of 16 (attention scores).
+// Attention kernels. A head is handled in segments of up to 64 dimensions, so that the
+// segment of the query (for scores) or of the output (for the weighted sum) stays in eight
+// registers while the positions stream past.
+
 @inline(__always)
-func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-    var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
-    let pa = UnsafeRawPointer(a), pb = UnsafeRawPointer(b)
-    var i = 0
-    while i + 32 <= count {
-        acc0 = acc0.addingProduct(pa.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self),
-                                  pb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self))
-        acc1 = acc1.addingProduct(pa.loadUnaligned(fromByteOffset: 4 * i + 64, as: SIMD16<Float>.self),
-                                  pb.loadUnaligned(fromByteOffset: 4 * i + 64, as: SIMD16<Float>.self))
-        i += 32
-    }
-    while i + 16 <= count {
-        acc0 = acc0.addingProduct(pa.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self),
-                                  pb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self))
-        i += 16
-    }
-    let total = acc0 + acc1
-    var sum = horizontalSum(total.lowHalf + total.highHalf)
-    while i < count {
-        sum += a[i] * b[i]
-        i += 1
-    }
-    return sum
+private func lane(_ p: UnsafeRawPointer, _ i: Int, _ width: Int) -> SIMD8<Float> {
+    i * 8 < width ? p.loadUnaligned(fromByteOffset: 32 * i, as: SIMD8<Float>.self) : SIMD8<Float>()
 }
 
-/// `y += a * x` over `count` floats.
-@inline(__always)
-func addScaled(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ a: Float, count: Int) {
-    let py = UnsafeMutableRawPointer(y), px = UnsafeRawPointer(x)
-    let s = SIMD16<Float>(repeating: a)
-    var i = 0
-    while i + 16 <= count {
-        let v = py.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
-            .addingProduct(px.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self), s)
-        py.storeBytes(of: v, toByteOffset: 4 * i, as: SIMD16<Float>.self)
-        i += 16
+/// scores[t] = scale · (q · key t) for t in 0..<count; key t starts at `keys + t * stride`.
+/// `dimensions` is a multiple of 8.
+func attentionScores(_ q: UnsafePointer<Float>, keys: UnsafePointer<Float>, stride: Int, count: Int,
+                     dimensions: Int, scale: Float, into scores: UnsafeMutablePointer<Float>) {
+    scores.initialize(repeating: 0, count: count)
+    var s = 0
+    while s < dimensions {
+        let width = min(64, dimensions - s)
+        let qp = UnsafeRawPointer(q + s)
+        let q0 = lane(qp, 0, width), q1 = lane(qp, 1, width), q2 = lane(qp, 2, width), q3 = lane(qp, 3, width)
+        let q4 = lane(qp, 4, width), q5 = lane(qp, 5, width), q6 = lane(qp, 6, width), q7 = lane(qp, 7, width)
+        var kp = UnsafeRawPointer(keys + s)
+        for t in 0..<count {
+            var a = q0 * lane(kp, 0, width)
+            var b = q1 * lane(kp, 1, width)
+            if width > 16 {
+                a = a.addingProduct(q2, lane(kp, 2, width))
+                b = b.addingProduct(q3, lane(kp, 3, width))
+            }
+            if width > 32 {
+                a = a.addingProduct(q4, lane(kp, 4, width))
+                b = b.addingProduct(q5, lane(kp, 5, width))
+            }
+            if width > 48 {
+                a = a.addingProduct(q6, lane(kp, 6, width))
+                b = b.addingProduct(q7, lane(kp, 7, width))
+            }
+            scores[t] += horizontalSum(a + b)
+            kp += 4 * stride
+        }
+        s += 64
     }
-    while i < count {
-        y[i] += a * x[i]
-        i += 1
+    for t in 0..<count { scores[t] *= scale }
+}
+
+/// out = scale · Σ_t weights[t] · value t; value t starts at `values + t * stride`.
+/// `dimensions` is a multiple of 8.
+func weightedSum(_ values: UnsafePointer<Float>, stride: Int, weights: UnsafePointer<Float>, count: Int,
+                 dimensions: Int, scale: Float, into out: UnsafeMutablePointer<Float>) {
+    var s = 0
+    while s < dimensions {
+        let width = min(64, dimensions - s)
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
+        var vp = UnsafeRawPointer(values + s)
+        for t in 0..<count {
+            let p = SIMD8<Float>(repeating: weights[t])
+            a0 = a0.addingProduct(p, lane(vp, 0, width))
+            a1 = a1.addingProduct(p, lane(vp, 1, width))
+            if width > 16 {
+                a2 = a2.addingProduct(p, lane(vp, 2, width))
+                a3 = a3.addingProduct(p, lane(vp, 3, width))
+            }
+            if width > 32 {
+                a4 = a4.addingProduct(p, lane(vp, 4, width))
+                a5 = a5.addingProduct(p, lane(vp, 5, width))
+            }
+            if width > 48 {
+                a6 = a6.addingProduct(p, lane(vp, 6, width))
+                a7 = a7.addingProduct(p, lane(vp, 7, width))
+            }
+            vp += 4 * stride
+        }
+        let sc = SIMD8<Float>(repeating: scale)
+        let o = UnsafeMutableRawPointer(out + s)
+        for (i, a) in [a0, a1, a2, a3, a4, a5, a6, a7].enumerated() where i * 8 < width {
+            o.storeBytes(of: a * sc, toByteOffset: 32 * i, as: SIMD8<Float>.self)
+        }
+        s += 64
     }
 }

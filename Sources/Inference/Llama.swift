@@ -363,24 +363,20 @@ extension LlamaModel {
                 let q = w.query + i * dim + h * headDim
                 let kvOffset = (h / group) * headDim
                 let length = entry.position + 1
+                let keys = entry.cache.key(layer: l, position: 0) + kvOffset
+                let values = entry.cache.value(layer: l, position: 0) + kvOffset
+                attentionScores(q, keys: keys, stride: c.kvDimension, count: length, dimensions: headDim,
+                                scale: scale, into: scores)
                 var maximum = -Float.infinity
-                for t in 0..<length {
-                    let s = dot(q, entry.cache.key(layer: l, position: t) + kvOffset, count: headDim) * scale
-                    scores[t] = s
-                    maximum = max(maximum, s)
-                }
+                for t in 0..<length { maximum = max(maximum, scores[t]) }
                 var sum: Float = 0
                 for t in 0..<length {
                     let e = expf(scores[t] - maximum)
                     scores[t] = e
                     sum += e
                 }
-                let out = w.attention + i * dim + h * headDim
-                out.initialize(repeating: 0, count: headDim)
-                let inverse = 1 / sum
-                for t in 0..<length {
-                    addScaled(out, entry.cache.value(layer: l, position: t) + kvOffset, scores[t] * inverse, count: headDim)
-                }
+                weightedSum(values, stride: c.kvDimension, weights: scores, count: length, dimensions: headDim,
+                            scale: 1 / sum, into: w.attention + i * dim + h * headDim)
             }
         }
     }

@@ -149,12 +149,25 @@ let kernelTypes: [GGMLType] = [.q4_1, .q4_0, .q8_0, .f16, .f32]
         }
     }
 
-    @Test func dotAndAddScaled() {
-        let a = randomVectors(1, columns: 64, seed: 8)[0], b = randomVectors(1, columns: 64, seed: 9)[0]
-        let expected = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-        #expect(abs(Double(dot(a, b, count: 64)) - expected) < 1e-5)
-        var y = b
-        addScaled(&y, a, 0.5, count: 64)
-        #expect(y == zip(a, b).map { $1 + 0.5 * $0 })
+    /// The attention kernels against plain loops, for head sizes of one, two and a partial
+    /// 64-dimension segment.
+    @Test(arguments: [64, 128, 80, 16])
+    func attentionKernels(dimensions: Int) {
+        let stride = 3 * dimensions, count = 37
+        let q = randomVectors(1, columns: dimensions, seed: 8)[0]
+        let cache = randomVectors(1, columns: count * stride, seed: 9)[0]
+        let weights = randomVectors(1, columns: count, seed: 10)[0]
+        var scores = [Float](repeating: .nan, count: count)
+        attentionScores(q, keys: cache, stride: stride, count: count, dimensions: dimensions, scale: 0.125, into: &scores)
+        var out = [Float](repeating: .nan, count: dimensions)
+        weightedSum(cache, stride: stride, weights: weights, count: count, dimensions: dimensions, scale: 0.5, into: &out)
+        for t in 0..<count {
+            let expected = (0..<dimensions).reduce(0.0) { $0 + Double(q[$1]) * Double(cache[t * stride + $1]) } * 0.125
+            #expect(abs(Double(scores[t]) - expected) < 1e-5)
+        }
+        for d in 0..<dimensions {
+            let expected = (0..<count).reduce(0.0) { $0 + Double(weights[$1]) * Double(cache[$1 * stride + d]) } * 0.5
+            #expect(abs(Double(out[d]) - expected) < 1e-5)
+        }
     }
 }
