@@ -90,7 +90,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
                 models: { try loader.model(for: $0) })
             started = Date()
             let replay = try await Pipeline.run(replayContext)
-            print("replayed run: \(formatDuration(Date().timeIntervalSince(started))) for \(replay.items) items "
+            let replaySeconds = Date().timeIntervalSince(started)
+            print("replayed run: \(String(format: "%.0f", replaySeconds * 1000)) ms for \(replay.items) items "
                 + "(\(replay.replayedCalls) calls replayed, \(replay.freshCalls) fresh)")
         } catch {
             throw ExitStatus.fail(error)

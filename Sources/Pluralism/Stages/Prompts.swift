@@ -3,7 +3,9 @@ import Foundation
 /// Every prompt the pipeline sends. The wording is this project's own; the structure follows
 /// the method (community comments, then a base model that synthesizes them).
 ///
-/// A prompt change changes archive keys, so `PipelineVersion.current` must change with it.
+/// A prompt change changes the archive keys of the calls it touches and, through
+/// `PipelineVersion.current` (which hashes every prompt), the run id: a stored run is never
+/// resumed with a mix of old and new prompts.
 public enum Prompts {
     /// The letters that label multiple-choice options (A…Z: at most 26 options).
     public static let optionLetters: [String] = (0..<26).map { String(UnicodeScalar(UInt8(65 + $0))) }

@@ -1,10 +1,46 @@
 import ContentHash
 
 /// The version of the pipeline's prompts and stage logic, recorded in every run manifest and
-/// part of the run id: a release that changes a prompt starts a new run, while unchanged
-/// calls still replay from the archive.
+/// part of the run id: a release that changes a prompt starts a new run (instead of resuming
+/// a stored run with a mix of old and new prompts), while unchanged calls still replay from
+/// the archive.
 public enum PipelineVersion {
-    public static let current = "pluralism 0.1.0"
+    public static let release = "0.1.0"
+
+    /// `pluralism <release> prompts <hash>`, where the hash covers every prompt rendered for
+    /// sample items and the fixed decoding choices of the base-model steps, so editing a
+    /// prompt changes the version without anyone remembering to bump it.
+    public static let current = "pluralism \(release) prompts \(String(promptFingerprint.prefix(12)))"
+
+    static var promptFingerprint: String {
+        let community = CommunitySpec(name: "c", pool: "p", description: "d", systemPrompt: "s", profile: "f",
+                                      decoding: RunConfig.defaultCommentDecoding)
+        let items = [
+            Item(id: "o", mode: .overton, pool: "p", sourceFile: "", line: 1, text: "t"),
+            Item(id: "s", mode: .steerable, pool: "p", sourceFile: "", line: 1, text: "t", attribute: "a"),
+            Item(id: "m", mode: .steerable, pool: "p", sourceFile: "", line: 1, text: "t", attribute: "a", options: ["x", "y"]),
+            Item(id: "d", mode: .distributional, pool: "p", sourceFile: "", line: 1, text: "t", options: ["x", "y"], population: "q"),
+        ]
+        var conversations: [[ChatMessage]] = []
+        for item in items {
+            conversations.append(Prompts.comment(item: item, community: community))
+            conversations.append(Prompts.overton(item: item, comments: ["u", "v"]))
+            conversations.append(Prompts.steerableSelection(item: item, attribute: "a", comments: ["u", "v"]))
+            conversations.append(Prompts.expertSelection(item: item, communities: [("c", "d"), ("e", "f")]))
+            conversations.append(Prompts.answerWithPassage(item: item, passage: "u", attribute: item.attribute))
+            conversations.append(Prompts.choiceWithPassage(item: item, passage: "u", attribute: item.attribute))
+            conversations.append(Prompts.vanilla(item: item))
+            conversations.append(Prompts.prompting(item: item))
+        }
+        var hash = SHA256()
+        for conversation in conversations {
+            for message in conversation { hash.update("\(message.role.rawValue)\u{0}\(message.content)\u{0}") }
+            hash.update("\u{1}")
+        }
+        hash.update("selection max tokens \(Synthesizer.selectionMaxTokens); fallback \(Synthesizer.fallbackSelection); "
+            + "choice \(Synthesizer.choiceDecoding(seed: 0))")
+        return hash.finalize().hexString
+    }
 }
 
 /// How a run is named: the same config, input files and tool version always give the same

@@ -94,6 +94,11 @@ struct Synthesizer {
     /// cut short rather than paid for.
     static let selectionMaxTokens = 16
 
+    /// Multiple-choice reads: one greedy token, whose alternatives are the distribution.
+    static func choiceDecoding(seed: UInt64) -> Decoding {
+        Decoding(temperature: 0, topP: 1, topK: 0, maxTokens: 1, seed: seed)
+    }
+
     var config: RunConfig { context.config }
 
     func synthesize(_ method: Method, _ items: [Item]) async throws -> [Output] {
@@ -248,8 +253,7 @@ struct Synthesizer {
     private func request(_ messages: [ChatMessage], item: Item, purpose: String, choice: Bool) -> ModelRequest {
         let seed = seed(item, purpose)
         if choice {
-            return ModelRequest(messages: messages,
-                                decoding: Decoding(temperature: 0, topP: 1, topK: 0, maxTokens: 1, seed: seed),
+            return ModelRequest(messages: messages, decoding: Self.choiceDecoding(seed: seed),
                                 topLogprobs: config.distributionTopLogprobs)
         }
         var decoding = config.baseDecoding
