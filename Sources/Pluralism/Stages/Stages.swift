@@ -59,7 +59,10 @@ public enum Stages {
             }
         }
 
-        let progress = ProgressReporter(label: "comment", total: pending.count, quiet: context.options.quiet)
+        // Nothing to draw when nothing is pending; otherwise the line shows at once, before
+        // the first batch (which can take a minute) is done.
+        let progress = ProgressReporter(label: "comments", total: pending.count, quiet: context.options.quiet || pending.isEmpty)
+        progress.advance(by: 0)
         defer { progress.finish() }
         var written = 0
         for group in groupedPreservingOrder(pending, by: { $0.community.model }) {

@@ -46,7 +46,8 @@ extension Stages {
             }
             let synthesizer = Synthesizer(context: context, base: try context.archivedModel(for: context.config.baseModel),
                                           comments: comments)
-            let progress = ProgressReporter(label: "synthesize", total: total, quiet: context.options.quiet)
+            let progress = ProgressReporter(label: "syntheses", total: total, quiet: context.options.quiet)
+            progress.advance(by: 0)
             defer { progress.finish() }
             for (method, items) in pending {
                 for batch in items.chunked(context.options.batchSize) {
@@ -211,7 +212,7 @@ struct Synthesizer {
             }
             let mixed = OptionDistribution.mix(parts, weights: weights)
             rows.append(record(item, .distributional, community: "", mixed, weight: 1))
-            let option = argmax(mixed.probabilities)
+            let option = mixed.argmax ?? 0
             outputs.append(Output(
                 synthesis: SynthesisRecord(
                     runID: context.runID, itemID: item.id, method: Method.distributional.rawValue,
@@ -269,7 +270,7 @@ struct Synthesizer {
             selectedCommunity: nil, selectionParsed: nil, selectionReply: nil, answerOption: nil, callKeys: callKeys)
         guard !item.options.isEmpty else { return Output(synthesis: synthesis, distributions: []) }
         let distribution = read(answer.response, optionCount: item.options.count)
-        let option = argmax(distribution.probabilities)
+        let option = distribution.argmax ?? 0
         synthesis.answerOption = option
         synthesis.text = optionText(item, option)
         return Output(synthesis: synthesis, distributions: [record(item, method, community: "", distribution, weight: 1)])
@@ -291,11 +292,4 @@ struct Synthesizer {
     private func optionText(_ item: Item, _ option: Int) -> String {
         "\(Prompts.optionLetters[option]). \(item.options[option])"
     }
-}
-
-/// The index of the largest value; ties go to the lowest index.
-func argmax(_ values: [Double]) -> Int {
-    var best = 0
-    for index in values.indices where values[index] > values[best] { best = index }
-    return best
 }
