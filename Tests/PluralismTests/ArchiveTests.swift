@@ -120,6 +120,18 @@ import Testing
         #expect(model.calls == 1)
     }
 
+    @Test func aNonFiniteLogprobIsArchivedAndReplayed() async throws {
+        let corpus = try PipelineFixture.temporaryCorpus()
+        let ruledOut = ModelResponse(
+            text: "A", steps: [GeneratedStep(token: "A", logprob: 0, top: [TokenLogprob(token: "A", logprob: 0), TokenLogprob(token: "B", logprob: -.infinity)])],
+            finishReason: .length, promptTokens: 3)
+        let model = ScriptedModel { _ in ruledOut }
+        _ = try await ArchivedModel(model: model, corpus: corpus).respond(to: [Self.request])
+        let replayed = try await ArchivedModel(model: model, corpus: corpus, replayOnly: true).respond(to: [Self.request])
+        #expect(replayed[0].replayed)
+        #expect(replayed[0].response == ruledOut)
+    }
+
     @Test func replayOnlyModelsCarryTheSameIdentityWithoutWeightsOrKeys() throws {
         let loader = ModelLoader(modelDirectory: "/nonexistent", replayOnly: true, environment: [:])
         let embedded = try loader.model(for: .embedded)

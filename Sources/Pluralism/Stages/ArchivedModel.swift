@@ -122,16 +122,25 @@ public final class ArchivedModel: @unchecked Sendable {
 
     static func decodeResponse(_ call: ArchivedCall) throws -> ModelResponse {
         do {
-            return try JSONDecoder().decode(ModelResponse.self, from: Data(call.responseJSON.utf8))
+            let decoder = JSONDecoder()
+            decoder.nonConformingFloatDecodingStrategy = nonFiniteSpelling.decoding
+            return try decoder.decode(ModelResponse.self, from: Data(call.responseJSON.utf8))
         } catch {
             throw CorruptArchiveEntry(key: call.key, reason: "\(error)")
         }
     }
 
+    /// A log-probability of -infinity (a token the model rules out) has no JSON spelling;
+    /// responses store it as the string "-inf" rather than failing to archive.
+    static let nonFiniteSpelling = (
+        encoding: JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan"),
+        decoding: JSONDecoder.NonConformingFloatDecodingStrategy.convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan"))
+
     static func canonicalString<T: Encodable>(_ value: T) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding plain structs of strings and numbers cannot fail.
+        encoder.nonConformingFloatEncodingStrategy = nonFiniteSpelling.encoding
+        // Plain structs of strings and numbers, with non-finite numbers spelt out: cannot fail.
         let data = try! encoder.encode(value)
         return String(decoding: data, as: UTF8.self)
     }
