@@ -62,12 +62,11 @@ protocol BlockFormat {
     static func quarter(_ block: Block, _ t: Int) -> SIMD8<Float>
 }
 
-/// Small non-negative integers become exact floats by or-ing them into the mantissa of 2²³
-/// and subtracting 2²³ (no int→float conversion, which Swift's generic SIMD initialisers
-/// would do lane by lane).
+/// Small integers as floats (exact). With a concrete SIMD8<Int32> the conversion is one
+/// vector instruction; the generic SIMD initialisers would convert lane by lane.
 @inline(__always)
-func exactFloat(_ q: SIMD8<UInt32>, minus offset: Float = 8_388_608) -> SIMD8<Float> {
-    unsafeBitCast(q | SIMD8<UInt32>(repeating: 0x4B00_0000), to: SIMD8<Float>.self) - SIMD8<Float>(repeating: offset)
+func exactFloat(_ q: SIMD8<UInt32>) -> SIMD8<Float> {
+    SIMD8<Float>(unsafeBitCast(q, to: SIMD8<Int32>.self))
 }
 
 /// Byte t of each of the eight words.
@@ -112,21 +111,28 @@ enum Q4_0Format: BlockFormat {
     }
     @inline(__always)
     static func quarter(_ b: (SIMD8<UInt32>, Float), _ t: Int) -> SIMD8<Float> {
-        exactFloat(byteLane(b.0, t, mask: 0x0F), minus: 8_388_616) * SIMD8<Float>(repeating: b.1)
+        (exactFloat(byteLane(b.0, t, mask: 0x0F)) - SIMD8<Float>(repeating: 8)) * SIMD8<Float>(repeating: b.1)
     }
 }
 
-/// Q8_0: f16 scale d, 32 signed bytes; weight = d·q. Flipping a byte's sign bit gives
-/// q + 128, a small non-negative integer.
+/// Q8_0: f16 scale d, 32 signed bytes; weight = d·q. Byte t of each word is brought to
+/// the top of its lane and shifted back down arithmetically, which sign-extends it.
 enum Q8_0Format: BlockFormat {
     static let blockBytes = 34
     @inline(__always)
-    static func load(_ p: UnsafeRawPointer) -> (SIMD8<UInt32>, Float) {
-        (p.loadUnaligned(fromByteOffset: 2, as: SIMD8<UInt32>.self) ^ SIMD8<UInt32>(repeating: 0x8080_8080), loadHalf(p, 0))
+    static func load(_ p: UnsafeRawPointer) -> (SIMD8<Int32>, Float) {
+        (p.loadUnaligned(fromByteOffset: 2, as: SIMD8<Int32>.self), loadHalf(p, 0))
     }
     @inline(__always)
-    static func quarter(_ b: (SIMD8<UInt32>, Float), _ t: Int) -> SIMD8<Float> {
-        exactFloat(byteLane(b.0, t, mask: 0xFF), minus: 8_388_736) * SIMD8<Float>(repeating: b.1)
+    static func quarter(_ b: (SIMD8<Int32>, Float), _ t: Int) -> SIMD8<Float> {
+        let q: SIMD8<Int32>
+        switch t {
+        case 0: q = (b.0 &<< 24) &>> 24
+        case 1: q = (b.0 &<< 16) &>> 24
+        case 2: q = (b.0 &<< 8) &>> 24
+        default: q = b.0 &>> 24
+        }
+        return SIMD8<Float>(q) * SIMD8<Float>(repeating: b.1)
     }
 }
 
