@@ -48,7 +48,7 @@ let sharedEngine: Engine? = realModelPath().flatMap { try? Engine(modelPath: $0,
         guard let path = realModelPath(), let engine = sharedEngine else { return }
         let reference = try ExactReference.load()
         let requests = reference.completions.prefix(4).enumerated().map { i, completion in
-            GenerationRequest(promptIDs: completion.prompt_ids, maxTokens: 12, temperature: i % 2 == 0 ? 0 : 0.9,
+            GenerationRequest(promptIDs: completion.prompt_ids, maxTokens: 8, temperature: i % 2 == 0 ? 0 : 0.9,
                               topK: 40, topP: 0.95, seed: UInt64(100 + i), topLogprobs: 3)
         }
         func fingerprint(_ g: Generation) -> [String] {

@@ -45,37 +45,48 @@ func topDistance(_ reference: ExactReference.Step, _ logprobs: [Float]) -> Float
 }
 
 @Suite struct ReferenceTests {
-    /// Teacher-forced through the forward pass: the reference's own continuation is fed
-    /// token by token, and at every step our log-probs of its top-10 tokens must agree
-    /// within 0.05 nats, and our greedy choice must be its choice wherever it is decided.
+    /// Teacher-forced through the forward pass: each prompt followed by the reference's own
+    /// continuation goes through the model in batches, and at every step our log-probs of
+    /// the reference's top-10 tokens must agree within 0.05 nats, and our greedy choice must
+    /// be its choice wherever it is decided.
     @Test func forwardPassMatchesExactArithmetic() throws {
         guard let path = realModelPath() else { return }
         let reference = try ExactReference.load()
         let model = try LlamaModel(file: GGUFFile(path: path))
+        let vocabulary = model.config.vocabularySize
+        let capacity = 64
         let parallel = Parallel(threads: 2)
-        let workspace = Workspace(config: model.config, capacity: 64, threads: 2)
-        let logits = UnsafeMutablePointer<Float>.allocate(capacity: model.config.vocabularySize)
+        let workspace = Workspace(config: model.config, capacity: capacity, threads: 2)
+        let logits = UnsafeMutablePointer<Float>.allocate(capacity: capacity * vocabulary)
         defer { logits.deallocate() }
         var distances: [Float] = []
         for completion in reference.completions {
             let cache = KVCache(config: model.config)
             let prompt = completion.prompt_ids
-            let batch = prompt.enumerated().map {
-                BatchEntry(cache: cache, position: $0.offset, token: $0.element, wantsLogits: $0.offset == prompt.count - 1)
+            let tokens = prompt + completion.steps.dropLast().map(\.id)
+            // Logits of position prompt.count - 1 + s predict step s.
+            var stepLogits: [[Float]] = []
+            for start in stride(from: 0, to: tokens.count, by: capacity) {
+                let batch = (start..<min(tokens.count, start + capacity)).map {
+                    BatchEntry(cache: cache, position: $0, token: tokens[$0], wantsLogits: $0 >= prompt.count - 1)
+                }
+                model.forward(batch, workspace: workspace, parallel: parallel, logits: logits)
+                let wanted = batch.filter(\.wantsLogits).count
+                for row in 0..<wanted {
+                    stepLogits.append(Array(UnsafeBufferPointer(start: logits + row * vocabulary, count: vocabulary)))
+                }
             }
-            model.forward(batch, workspace: workspace, parallel: parallel, logits: logits)
+            #expect(stepLogits.count == completion.steps.count)
             let decided = ExactReference.decidedPrefix(completion.steps)
             for (s, step) in completion.steps.enumerated() {
-                let logprobs = Logprobs.logSoftmax(UnsafeBufferPointer(start: logits, count: model.config.vocabularySize))
+                let logprobs = stepLogits[s].withUnsafeBufferPointer { Logprobs.logSoftmax($0) }
                 let distance = topDistance(step, logprobs)
                 distances.append(distance)
                 #expect(distance < 0.05, "\(completion.prompt.debugDescription) step \(s): \(distance) nats")
                 if s < decided {
-                    #expect(Sampler.argmax(UnsafeBufferPointer(start: logits, count: model.config.vocabularySize)) == step.id,
+                    #expect(stepLogits[s].withUnsafeBufferPointer { Sampler.argmax($0) } == step.id,
                             "\(completion.prompt.debugDescription) step \(s)")
                 }
-                let entry = BatchEntry(cache: cache, position: prompt.count + s, token: step.id, wantsLogits: true)
-                model.forward([entry], workspace: workspace, parallel: parallel, logits: logits)
             }
         }
         distances.sort()
