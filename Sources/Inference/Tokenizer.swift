@@ -41,7 +41,11 @@ public struct Tokenizer: Sendable {
             throw TokenizerError(key: "tokenizer.ggml.model",
                                  message: "found \"\(model)\"; only byte-level BPE (\"gpt2\") is supported")
         }
-        let preName = gguf.string("tokenizer.ggml.pre") ?? "gpt2"
+        // Without this key llama.cpp falls back to a different, older split: guessing would
+        // give ids that silently differ from the model's training.
+        guard let preName = gguf.string("tokenizer.ggml.pre") else {
+            throw TokenizerError(key: "tokenizer.ggml.pre", message: "missing in \(gguf.path)")
+        }
         guard let pre = PreTokenizer(ggmlName: preName) else {
             throw TokenizerError(key: "tokenizer.ggml.pre",
                                  message: "found \"\(preName)\"; supported: smollm and the GPT-2 family")

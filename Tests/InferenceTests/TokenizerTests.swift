@@ -281,6 +281,49 @@ struct TokenizerReference: Decodable {
         }
     }
 
+    /// A GGUF file with only tokenizer metadata, written to a temporary path.
+    static func tokenizerFile(model: String, pre: String?) throws -> GGUFFile {
+        var b = GGUFBuilder()
+        b.bytes += Array("GGUF".utf8)
+        b.u32(3)
+        b.u64(0)                                  // tensors
+        b.u64(pre == nil ? 3 : 4)                 // metadata
+        b.string("tokenizer.ggml.model"); b.u32(8); b.string(model)
+        if let pre { b.string("tokenizer.ggml.pre"); b.u32(8); b.string(pre) }
+        b.string("tokenizer.ggml.tokens"); b.u32(9); b.u32(8); b.u64(3)
+        b.string("<|endoftext|>"); b.string("a"); b.string("b")
+        b.string("tokenizer.ggml.merges"); b.u32(9); b.u32(8); b.u64(1); b.string("a b")
+        let path = NSTemporaryDirectory() + "tokenizer-\(UUID().uuidString).gguf"
+        try Data(b.bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try GGUFFile(path: path)
+    }
+
+    @Test func readsATokenizerFromGGUFMetadata() throws {
+        let t = try Tokenizer(gguf: Self.tokenizerFile(model: "gpt2", pre: "smollm"))
+        #expect(t.vocabularySize == 3)
+        #expect(t.encode("ab") == [1, 2])   // "ab" is no token: the merge cannot fire
+        #expect(t.endOfTextID == 0)
+    }
+
+    @Test func rejectsTokenizersItDoesNotImplement() throws {
+        #expect(throws: TokenizerError(key: "tokenizer.ggml.model",
+                                       message: "found \"llama\"; only byte-level BPE (\"gpt2\") is supported")) {
+            try Tokenizer(gguf: Self.tokenizerFile(model: "llama", pre: "default"))
+        }
+        #expect(throws: TokenizerError(key: "tokenizer.ggml.pre",
+                                       message: "found \"llama-bpe\"; supported: smollm and the GPT-2 family")) {
+            try Tokenizer(gguf: Self.tokenizerFile(model: "gpt2", pre: "llama-bpe"))
+        }
+        do {
+            _ = try Tokenizer(gguf: Self.tokenizerFile(model: "gpt2", pre: nil))
+            Issue.record("a file without tokenizer.ggml.pre must be refused")
+        } catch let error as TokenizerError {
+            #expect(error.key == "tokenizer.ggml.pre")
+            #expect(error.description.contains("missing"))
+        }
+    }
+
     @Test func byteSpellingCoversAllBytesOnce() {
         var seen = Set<UInt8>()
         for (scalar, byte) in ByteSpelling.byteOfScalar {
