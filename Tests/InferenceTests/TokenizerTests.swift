@@ -185,6 +185,25 @@ struct TokenizerReference: Decodable {
         }
     }
 
+    /// Random token sequences (many of them invalid UTF-8: a model can emit any ids): the
+    /// streamed text always equals the whole-sequence decode.
+    @Test(.enabled(if: SmolLM2Tokenizer.available, SmolLM2Tokenizer.skipReason))
+    func streamingEqualsWholeDecodeForAnyTokens() throws {
+        let tokenizer = try #require(SmolLM2Tokenizer.tokenizer)
+        // Single-byte tokens (ids 17…251) make broken sequences likely.
+        var random = SeededRandom(seed: 99)
+        for _ in 0..<500 {
+            let ids = (0..<Int(random.next() % 24)).map { _ -> Int32 in
+                random.next() % 2 == 0 ? Int32(17 + random.next() % 235) : Int32(random.next() % 49152)
+            }
+            var stream = StreamingDecoder(tokenizer: tokenizer)
+            var streamed = ""
+            for id in ids { streamed += stream.append(id) }
+            streamed += stream.flush()
+            #expect(streamed == tokenizer.decode(ids), "ids: \(ids)")
+        }
+    }
+
     @Test(.enabled(if: SmolLM2Tokenizer.available, SmolLM2Tokenizer.skipReason))
     func unspellableControlBytesAreDroppedLikeLlamaCpp() throws {
         let tokenizer = try #require(SmolLM2Tokenizer.tokenizer)
