@@ -69,6 +69,9 @@ public struct Sampler: Sendable {
 
     public var isGreedy: Bool { !(temperature > 0) }
 
+    /// The next token. Greedy picks the highest logit (the lowest id among equals) and
+    /// draws nothing; otherwise exactly one number is drawn per call, so the i-th token of a
+    /// sequence depends only on its seed and its logits.
     public mutating func sample(logits: UnsafeBufferPointer<Float>) -> Int32 {
         precondition(!logits.isEmpty, "sampling from an empty distribution")
         if isGreedy { return Sampler.argmax(logits) }
