@@ -289,7 +289,7 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// Walks the rows. A single vector reads the blocks directly, two rows at a time (two
     /// independent accumulators; more rows spill registers). A batch first unpacks two rows into a small F32 panel,
-    /// once, then runs a register tile of 2 rows × up to 4 vectors over it; the whole batch
+    /// once, then runs a register tile of 2 rows × up to 6 vectors over it; the whole batch
     /// shares that one unpacking.
     @inline(__always)
     private func multiplyRows<F: BlockFormat>(_ format: F.Type, _ rowRange: Range<Int>,
@@ -316,17 +316,27 @@ public struct WeightMatrix: @unchecked Sendable {
                 var v = 0
                 while v < count {
                     let xv = x + v * xStride, ov = out + v * outStride
-                    switch (rows, count - v) {
-                    case (2, 1): panelTile(rows: 2, vectors: 1, panel, r, xv, xStride, ov, outStride)
-                    case (2, 2): panelTile(rows: 2, vectors: 2, panel, r, xv, xStride, ov, outStride)
-                    case (2, 3): panelTile(rows: 2, vectors: 3, panel, r, xv, xStride, ov, outStride)
-                    case (2, _): panelTile(rows: 2, vectors: 4, panel, r, xv, xStride, ov, outStride)
-                    case (_, 1): panelTile(rows: 1, vectors: 1, panel, r, xv, xStride, ov, outStride)
-                    case (_, 2): panelTile(rows: 1, vectors: 2, panel, r, xv, xStride, ov, outStride)
-                    case (_, 3): panelTile(rows: 1, vectors: 3, panel, r, xv, xStride, ov, outStride)
-                    default: panelTile(rows: 1, vectors: 4, panel, r, xv, xStride, ov, outStride)
+                    let vectors = min(6, count - v)
+                    if rows == 2 {
+                        switch vectors {
+                        case 1: panelTile(rows: 2, vectors: 1, panel, r, xv, xStride, ov, outStride)
+                        case 2: panelTile(rows: 2, vectors: 2, panel, r, xv, xStride, ov, outStride)
+                        case 3: panelTile(rows: 2, vectors: 3, panel, r, xv, xStride, ov, outStride)
+                        case 4: panelTile(rows: 2, vectors: 4, panel, r, xv, xStride, ov, outStride)
+                        case 5: panelTile(rows: 2, vectors: 5, panel, r, xv, xStride, ov, outStride)
+                        default: panelTile(rows: 2, vectors: 6, panel, r, xv, xStride, ov, outStride)
+                        }
+                    } else {
+                        switch vectors {
+                        case 1: panelTile(rows: 1, vectors: 1, panel, r, xv, xStride, ov, outStride)
+                        case 2: panelTile(rows: 1, vectors: 2, panel, r, xv, xStride, ov, outStride)
+                        case 3: panelTile(rows: 1, vectors: 3, panel, r, xv, xStride, ov, outStride)
+                        case 4: panelTile(rows: 1, vectors: 4, panel, r, xv, xStride, ov, outStride)
+                        case 5: panelTile(rows: 1, vectors: 5, panel, r, xv, xStride, ov, outStride)
+                        default: panelTile(rows: 1, vectors: 6, panel, r, xv, xStride, ov, outStride)
+                        }
                     }
-                    v += 4
+                    v += vectors
                 }
                 r += rows
             }
@@ -380,55 +390,48 @@ public struct WeightMatrix: @unchecked Sendable {
         if R >= 4 { out[r + 3] = horizontalSum(a3) }
     }
 
-    /// `rows` (1...2) unpacked rows of the panel times `vectors` (1...4) vectors.
+    /// `rows` (1...2) unpacked rows of the panel times `vectors` (1...6) vectors: up to 12
+    /// accumulators, 2 weight registers and 1 activation register, all 16 ymm registers.
     @inline(__always)
     private func panelTile(rows R: Int, vectors V: Int, _ panel: UnsafeMutablePointer<Float>, _ r: Int,
                            _ x: UnsafePointer<Float>, _ xStride: Int,
                            _ out: UnsafeMutablePointer<Float>, _ outStride: Int) {
-        var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a02 = SIMD8<Float>(), a03 = SIMD8<Float>()
-        var a10 = SIMD8<Float>(), a11 = SIMD8<Float>(), a12 = SIMD8<Float>(), a13 = SIMD8<Float>()
-        let w0 = UnsafeRawPointer(panel), w1 = UnsafeRawPointer(panel + columns)
-        let x0 = UnsafeRawPointer(x), x1 = UnsafeRawPointer(x + xStride)
-        let x2 = UnsafeRawPointer(x + (V >= 3 ? 2 * xStride : 0)), x3 = UnsafeRawPointer(x + (V >= 4 ? 3 * xStride : 0))
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>()
+        var a3 = SIMD8<Float>(), a4 = SIMD8<Float>(), a5 = SIMD8<Float>()
+        var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>()
+        var b3 = SIMD8<Float>(), b4 = SIMD8<Float>(), b5 = SIMD8<Float>()
+        let w0 = UnsafeRawPointer(panel), w1 = UnsafeRawPointer(panel + (R >= 2 ? columns : 0))
+        @inline(__always) func vector(_ v: Int) -> UnsafeRawPointer { UnsafeRawPointer(x + (V > v ? v * xStride : 0)) }
+        let x0 = vector(0), x1 = vector(1), x2 = vector(2), x3 = vector(3), x4 = vector(4), x5 = vector(5)
+        @inline(__always) func step(_ a: inout SIMD8<Float>, _ b: inout SIMD8<Float>, _ xv: UnsafeRawPointer,
+                                    _ u0: SIMD8<Float>, _ u1: SIMD8<Float>, _ o: Int) {
+            let y = xv.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            a = a.addingProduct(u0, y)
+            if R >= 2 { b = b.addingProduct(u1, y) }
+        }
         var o = 0
         let end = 4 * columns
         while o < end {
             let u0 = w0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            let u1 = w1.loadUnaligned(fromByteOffset: R >= 2 ? o : 0, as: SIMD8<Float>.self)
-            let y0 = x0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            a00 = a00.addingProduct(u0, y0)
-            if R >= 2 { a10 = a10.addingProduct(u1, y0) }
-            if V >= 2 {
-                let y1 = x1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-                a01 = a01.addingProduct(u0, y1)
-                if R >= 2 { a11 = a11.addingProduct(u1, y1) }
-            }
-            if V >= 3 {
-                let y2 = x2.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-                a02 = a02.addingProduct(u0, y2)
-                if R >= 2 { a12 = a12.addingProduct(u1, y2) }
-            }
-            if V >= 4 {
-                let y3 = x3.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-                a03 = a03.addingProduct(u0, y3)
-                if R >= 2 { a13 = a13.addingProduct(u1, y3) }
-            }
-            o += 32
+            let u1 = w1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            step(&a0, &b0, x0, u0, u1, o)
+            if V >= 2 { step(&a1, &b1, x1, u0, u1, o) }
+            if V >= 3 { step(&a2, &b2, x2, u0, u1, o) }
+            if V >= 4 { step(&a3, &b3, x3, u0, u1, o) }
+            if V >= 5 { step(&a4, &b4, x4, u0, u1, o) }
+            if V >= 6 { step(&a5, &b5, x5, u0, u1, o) }
+            o &+= 32
         }
-        out[r] = horizontalSum(a00)
-        if R >= 2 { out[r + 1] = horizontalSum(a10) }
-        if V >= 2 {
-            out[outStride + r] = horizontalSum(a01)
-            if R >= 2 { out[outStride + r + 1] = horizontalSum(a11) }
+        @inline(__always) func store(_ v: Int, _ a: SIMD8<Float>, _ b: SIMD8<Float>) {
+            out[v * outStride + r] = horizontalSum(a)
+            if R >= 2 { out[v * outStride + r + 1] = horizontalSum(b) }
         }
-        if V >= 3 {
-            out[2 * outStride + r] = horizontalSum(a02)
-            if R >= 2 { out[2 * outStride + r + 1] = horizontalSum(a12) }
-        }
-        if V >= 4 {
-            out[3 * outStride + r] = horizontalSum(a03)
-            if R >= 2 { out[3 * outStride + r + 1] = horizontalSum(a13) }
-        }
+        store(0, a0, b0)
+        if V >= 2 { store(1, a1, b1) }
+        if V >= 3 { store(2, a2, b2) }
+        if V >= 4 { store(3, a3, b3) }
+        if V >= 5 { store(4, a4, b4) }
+        if V >= 6 { store(5, a5, b5) }
     }
 }
 
