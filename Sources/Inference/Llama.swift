@@ -265,9 +265,11 @@ extension LlamaModel {
                 rmsNorm(w.x + i * dim, weight: layer.feedForwardNorm, into: w.normed + i * dim)
             }
             multiply([(layer.gate, w.gate), (layer.up, w.up)], input: w.normed, count: n, workspace: w, parallel: parallel)
-            for j in 0..<n * hidden {
-                let g = w.gate[j]
-                w.gate[j] = g / (1 + expf(-g)) * w.up[j]
+            parallel.forEachRange(n * hidden, granularity: 512) { _, range in
+                for j in range {
+                    let g = w.gate[j]
+                    w.gate[j] = g / (1 + expf(-g)) * w.up[j]
+                }
             }
             multiply([(layer.down, w.normed)], input: w.gate, count: n, workspace: w, parallel: parallel)
             for i in 0..<n { add(w.normed + i * dim, into: w.x + i * dim, count: dim) }
