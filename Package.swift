@@ -32,8 +32,8 @@ let package = Package(
             swiftSettings: fastMath
         ),
         .testTarget(name: "ContentHashTests", dependencies: ["ContentHash"]),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference"], swiftSettings: fastMath),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference"], exclude: ["Fixtures"], swiftSettings: fastMath),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
-        .testTarget(name: "PluralismTests", dependencies: ["Pluralism", "Corpus", "Inference"]),
+        .testTarget(name: "PluralismTests", dependencies: ["Pluralism", "Corpus", "Inference"], exclude: ["Fixtures"]),
     ]
 )
