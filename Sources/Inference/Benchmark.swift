@@ -20,20 +20,20 @@ public struct EngineBenchmark: Sendable, Codable {
         The history of the printing press begins in the fifteenth century, when movable type \
         changed how knowledge travelled between cities, scholars and ordinary readers. \
         Before it, books were copied by hand, slowly and at great cost, and errors crept into \
-        every copy. Afterwards, the same text could reach thousands of people in identical form. 
+        every copy. Afterwards, the same text could reach thousands of people in identical form.
         """
         var long: [Int32] = []
         let piece = engine.tokenizer.encode(text)
         while long.count < promptTokens { long += piece }
         long = Array(long.prefix(promptTokens))
 
-        engine.ignoresStopTokens = true
-        defer { engine.ignoresStopTokens = false }
-        _ = try engine.generate([GenerationRequest(promptIDs: Array(long.prefix(16)), maxTokens: 4, temperature: 0)])
+        _ = try engine.generate([GenerationRequest(promptIDs: Array(long.prefix(16)), maxTokens: 4, temperature: 0)],
+                                stopsAtEndTokens: false, onStep: nil)
 
         progress("prefill: \(promptTokens) tokens")
         var start = Date()
-        _ = try engine.generate([GenerationRequest(promptIDs: long, maxTokens: 1, temperature: 0)])
+        _ = try engine.generate([GenerationRequest(promptIDs: long, maxTokens: 1, temperature: 0)],
+                                stopsAtEndTokens: false, onStep: nil)
         let prefill = Double(promptTokens) / Date().timeIntervalSince(start)
 
         let questions = [
@@ -58,7 +58,7 @@ public struct EngineBenchmark: Sendable, Codable {
             var firstSteps = 0
             var decodeStart = Date()
             start = Date()
-            let generations = try engine.generate(requests) { _, _ in
+            let generations = try engine.generate(requests, stopsAtEndTokens: false) { _, _ in
                 firstSteps += 1
                 if firstSteps == count { decodeStart = Date() }
             }

@@ -89,8 +89,6 @@ public final class Engine: @unchecked Sendable {
     private let logits: UnsafeMutablePointer<Float>
     /// One generation at a time: the scratch buffers are shared.
     private let lock = NSLock()
-    /// Generate past stop tokens (the benchmark needs a fixed number of steps).
-    var ignoresStopTokens = false
 
     /// Opens and maps the model; `threads` nil uses every core.
     public init(modelPath: String, threads: Int? = nil) throws {
@@ -119,6 +117,13 @@ public final class Engine: @unchecked Sendable {
     /// `onStep(request, step)` sees each step as it is chosen (for streaming).
     public func generate(_ requests: [GenerationRequest],
                          onStep: ((Int, GenerationStep) -> Void)? = nil) throws -> [Generation] {
+        try generate(requests, stopsAtEndTokens: true, onStep: onStep)
+    }
+
+    /// `stopsAtEndTokens` false generates through stop tokens (the benchmark needs runs of
+    /// a fixed length).
+    func generate(_ requests: [GenerationRequest], stopsAtEndTokens: Bool,
+                  onStep: ((Int, GenerationStep) -> Void)?) throws -> [Generation] {
         let vocabulary = config.vocabularySize
         for (r, request) in requests.enumerated() {
             guard !request.promptIDs.isEmpty else { throw EngineError.emptyPrompt(request: r) }
@@ -150,7 +155,8 @@ public final class Engine: @unchecked Sendable {
             model.forward(chunk.map(\.entry), workspace: workspace, parallel: parallel, logits: logits)
             var row = 0
             for (s, entry) in chunk where entry.wantsLogits {
-                choose(&sequences[s], index: s, logits: logits + row * vocabulary, onStep: onStep)
+                choose(&sequences[s], index: s, logits: logits + row * vocabulary,
+                       stopsAtEndTokens: stopsAtEndTokens, onStep: onStep)
                 row += 1
             }
         }
@@ -167,7 +173,8 @@ public final class Engine: @unchecked Sendable {
                 }
                 model.forward(batch, workspace: workspace, parallel: parallel, logits: logits)
                 for (row, s) in group.enumerated() {
-                    choose(&sequences[s], index: s, logits: logits + row * vocabulary, onStep: onStep)
+                    choose(&sequences[s], index: s, logits: logits + row * vocabulary,
+                           stopsAtEndTokens: stopsAtEndTokens, onStep: onStep)
                 }
             }
         }
@@ -200,7 +207,7 @@ public final class Engine: @unchecked Sendable {
     /// Samples the next token from `logits`, records the step, and decides whether the
     /// sequence is finished.
     private func choose(_ sequence: inout LiveSequence, index: Int, logits row: UnsafeMutablePointer<Float>,
-                        onStep: ((Int, GenerationStep) -> Void)?) {
+                        stopsAtEndTokens: Bool, onStep: ((Int, GenerationStep) -> Void)?) {
         let buffer = UnsafeBufferPointer(start: row, count: config.vocabularySize)
         let logprobs = Logprobs.logSoftmax(buffer)
         let id = sequence.sampler.sample(logits: buffer)
@@ -209,7 +216,7 @@ public final class Engine: @unchecked Sendable {
         sequence.ids.append(id)
         sequence.steps.append(step)
         onStep?(index, step)
-        if !ignoresStopTokens && (id == tokenizer.endOfTurnID || id == tokenizer.endOfTextID) {
+        if stopsAtEndTokens && (id == tokenizer.endOfTurnID || id == tokenizer.endOfTextID) {
             sequence.finish = .stop
         } else if sequence.ids.count >= sequence.request.maxTokens || sequence.cache.length >= contextLength {
             sequence.finish = .length

@@ -1,9 +1,10 @@
 // Kernels: weight matrix × activation vectors for the ggml block formats this engine reads.
 //
-// Weights stay in their quantised blocks in the mapped file; each block of 32 weights is
-// unpacked into SIMD8<Float> registers once (a quarter at a time) and then applied to every activation
-// vector of the batch. Activations and sums are F32: this is the model's exact arithmetic
-// (the Q4_1 weights dequantised to F32), not llama.cpp's 8-bit-activation fast path.
+// Weights stay in their quantised blocks in the mapped file. A single activation vector
+// reads them straight (each block unpacked into SIMD8<Float> registers, a quarter at a
+// time); a batch unpacks each row once into a small F32 panel shared by all its vectors.
+// Activations and sums are F32: this is the model's exact arithmetic (the Q4_1 weights
+// dequantised to F32), not llama.cpp's 8-bit-activation fast path.
 //
 // Determinism: the value of one output (one row · one vector) is computed by the same
 // sequence of operations whatever the batch size, the tile it falls in and the thread that

@@ -127,7 +127,7 @@ final class LlamaModel: @unchecked Sendable {
                 down: try matrix(p + "ffn_down.weight", rows: c.embeddingLength, columns: c.feedForwardLength))
         }
         guard c.headDimension % 16 == 0, c.feedForwardLength % 32 == 0 else {
-            throw GGUFError.invalidTensor(path: file.path, tensor: "*", reason: "head dimension \(c.headDimension) is not a multiple of 16")
+            throw GGUFError.invalidTensor(path: file.path, tensor: "*", reason: "head dimension \(c.headDimension) (needs a multiple of 16) or feed-forward length \(c.feedForwardLength) (needs a multiple of 32) does not fit the kernels")
         }
         self.file = file
         self.config = config
