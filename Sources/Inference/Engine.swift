@@ -153,12 +153,8 @@ public final class Engine: @unchecked Sendable {
         for start in stride(from: 0, to: pending.count, by: Self.batchCapacity) {
             let chunk = pending[start..<min(pending.count, start + Self.batchCapacity)]
             model.forward(chunk.map(\.entry), workspace: workspace, parallel: parallel, logits: logits)
-            var row = 0
-            for (s, entry) in chunk where entry.wantsLogits {
-                choose(&sequences[s], index: s, logits: logits + row * vocabulary,
-                       stopsAtEndTokens: stopsAtEndTokens, onStep: onStep)
-                row += 1
-            }
+            let finishing = chunk.filter { $0.entry.wantsLogits }.map(\.sequence)
+            choose(&sequences, finishing, logits: logits, stopsAtEndTokens: stopsAtEndTokens, onStep: onStep)
         }
 
         // Decode: one token per live sequence per step.
@@ -172,10 +168,7 @@ public final class Engine: @unchecked Sendable {
                                token: sequences[s].ids.last!, wantsLogits: true)
                 }
                 model.forward(batch, workspace: workspace, parallel: parallel, logits: logits)
-                for (row, s) in group.enumerated() {
-                    choose(&sequences[s], index: s, logits: logits + row * vocabulary,
-                           stopsAtEndTokens: stopsAtEndTokens, onStep: onStep)
-                }
+                choose(&sequences, Array(group), logits: logits, stopsAtEndTokens: stopsAtEndTokens, onStep: onStep)
             }
         }
 
@@ -204,22 +197,39 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    /// Samples the next token from `logits`, records the step, and decides whether the
-    /// sequence is finished.
-    private func choose(_ sequence: inout LiveSequence, index: Int, logits row: UnsafeMutablePointer<Float>,
+    /// Samples the next token of each sequence in `indices` from its row of `logits` (row i
+    /// for indices[i]), records the steps, and decides which sequences are finished. The
+    /// sequences are sampled in parallel (each has its own sampler and writes only its own
+    /// slot); steps are then recorded and reported in order.
+    private func choose(_ sequences: inout [LiveSequence], _ indices: [Int], logits: UnsafeMutablePointer<Float>,
                         stopsAtEndTokens: Bool, onStep: ((Int, GenerationStep) -> Void)?) {
-        let buffer = UnsafeBufferPointer(start: row, count: config.vocabularySize)
-        let logprobs = Logprobs.logSoftmax(buffer)
-        let id = sequence.sampler.sample(logits: buffer)
-        let step = GenerationStep(id: id, logprob: logprobs[Int(id)],
-                                  top: Logprobs.top(logprobs, k: sequence.request.topLogprobs))
-        sequence.ids.append(id)
-        sequence.steps.append(step)
-        onStep?(index, step)
-        if stopsAtEndTokens && (id == tokenizer.endOfTurnID || id == tokenizer.endOfTextID) {
-            sequence.finish = .stop
-        } else if sequence.ids.count >= sequence.request.maxTokens || sequence.cache.length >= contextLength {
-            sequence.finish = .length
+        let vocabulary = config.vocabularySize
+        var steps = [GenerationStep](repeating: GenerationStep(id: 0, logprob: 0, top: []), count: indices.count)
+        sequences.withUnsafeMutableBufferPointer { sequences in
+            steps.withUnsafeMutableBufferPointer { steps in
+                parallel.forEachRange(indices.count) { _, rows in
+                    for row in rows {
+                        let s = indices[row]
+                        let buffer = UnsafeBufferPointer(start: logits + row * vocabulary, count: vocabulary)
+                        let logprobs = Logprobs.logSoftmax(buffer)
+                        let id = sequences[s].sampler.sample(logits: buffer)
+                        steps[row] = GenerationStep(id: id, logprob: logprobs[Int(id)],
+                                                    top: Logprobs.top(logprobs, k: sequences[s].request.topLogprobs))
+                    }
+                }
+            }
+        }
+        for (row, s) in indices.enumerated() {
+            let step = steps[row]
+            sequences[s].ids.append(step.id)
+            sequences[s].steps.append(step)
+            onStep?(s, step)
+            if stopsAtEndTokens && (step.id == tokenizer.endOfTurnID || step.id == tokenizer.endOfTextID) {
+                sequences[s].finish = .stop
+            } else if sequences[s].ids.count >= sequences[s].request.maxTokens
+                        || sequences[s].cache.length >= contextLength {
+                sequences[s].finish = .length
+            }
         }
     }
 }

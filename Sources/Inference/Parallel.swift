@@ -10,8 +10,9 @@ struct Parallel: Sendable {
         self.threads = max(1, threads)
     }
 
-    /// Runs `body` on each of `parts` pieces; on the calling thread when there is one.
-    func run(parts: Int, _ body: (Int) -> Void) {
+    /// Runs `body` on each of `parts` pieces (`parts` ≤ `threads`); on the calling thread
+    /// when there is one piece or one thread.
+    private func run(parts: Int, _ body: (Int) -> Void) {
         if parts <= 1 || threads == 1 {
             for part in 0..<parts { body(part) }
             return
