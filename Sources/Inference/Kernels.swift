@@ -525,3 +525,76 @@ func weightedSum(_ values: UnsafePointer<Float>, stride: Int, weights: UnsafePoi
         s += 64
     }
 }
+
+/// e^x for eight lanes: x = n·ln2 + r with |r| ≤ ln2/2, e^r by the Cephes single-precision
+/// polynomial (about 1 ulp), times 2^n built in the exponent bits. Inputs are clamped to
+/// [-87, 88], where e^x is a normal float; softmax and SiLU need nothing beyond that.
+@inline(__always)
+func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let x = x.clamped(lowerBound: SIMD8(repeating: -87), upperBound: SIMD8(repeating: 88))
+    // n = x·log2(e) rounded to nearest: adding 1.5·2²³ leaves the integer in the low bits.
+    let shifter = SIMD8<Float>(repeating: 12_582_912)
+    let t = shifter.addingProduct(x, SIMD8(repeating: 1.442_695_04))
+    let n = t - shifter
+    // r = x - n·ln2, with ln2 split in two for precision.
+    let r = x.addingProduct(n, SIMD8(repeating: -0.693_359_375)).addingProduct(n, SIMD8(repeating: 2.121_944_4e-4))
+    var p = SIMD8<Float>(repeating: 1.987_569_15e-4)
+    p = SIMD8(repeating: 1.398_199_950_7e-3).addingProduct(p, r)
+    p = SIMD8(repeating: 8.333_451_907_3e-3).addingProduct(p, r)
+    p = SIMD8(repeating: 4.166_579_589_4e-2).addingProduct(p, r)
+    p = SIMD8(repeating: 1.666_666_545_9e-1).addingProduct(p, r)
+    p = SIMD8(repeating: 5.000_000_120_1e-1).addingProduct(p, r)
+    let er = (r + SIMD8(repeating: 1)).addingProduct(p, r * r)
+    let exponent = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- SIMD8(repeating: 0x4B40_0000) &+ SIMD8(repeating: 127)) &<< 23
+    return er * unsafeBitCast(exponent, to: SIMD8<Float>.self)
+}
+
+/// Replaces `values[0..<count]` by e^(value − max) and returns their sum: the unnormalised
+/// softmax. Eight lanes at a time; the tail is padded into one more SIMD8 so every value
+/// goes through the same `exp`.
+func softmaxNumerators(_ values: UnsafeMutablePointer<Float>, count: Int) -> Float {
+    let raw = UnsafeMutableRawPointer(values)
+    var maximum = SIMD8<Float>(repeating: -.infinity)
+    var i = 0
+    while i + 8 <= count {
+        maximum = pointwiseMax(maximum, raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+        i += 8
+    }
+    var top = maximum.max()
+    for j in i..<count { top = max(top, values[j]) }
+    let m = SIMD8<Float>(repeating: top)
+    var sum = SIMD8<Float>()
+    i = 0
+    while i + 8 <= count {
+        let e = exp(raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) - m)
+        raw.storeBytes(of: e, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+        sum += e
+        i += 8
+    }
+    if i < count {
+        let rest = count - i
+        // Padding lanes hold the maximum (e^0): computed, but neither stored nor summed.
+        var tail = m
+        for j in 0..<rest { tail[j] = values[i + j] }
+        let e = exp(tail - m)
+        var kept = SIMD8<Float>()
+        for j in 0..<rest {
+            values[i + j] = e[j]
+            kept[j] = e[j]
+        }
+        sum += kept
+    }
+    return horizontalSum(sum)
+}
+
+/// gate ← silu(gate) · up, elementwise over `count` floats (a multiple of 8).
+func swiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+    let g = UnsafeMutableRawPointer(gate), u = UnsafeRawPointer(up)
+    var i = 0
+    while i < count {
+        let x = g.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+        let y = u.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+        g.storeBytes(of: x / (SIMD8(repeating: 1) + exp(-x)) * y, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+        i += 8
+    }
+}

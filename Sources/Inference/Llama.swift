@@ -266,10 +266,7 @@ extension LlamaModel {
             }
             multiply([(layer.gate, w.gate), (layer.up, w.up)], input: w.normed, count: n, workspace: w, parallel: parallel)
             parallel.forEachRange(n * hidden, granularity: 512) { _, range in
-                for j in range {
-                    let g = w.gate[j]
-                    w.gate[j] = g / (1 + expf(-g)) * w.up[j]
-                }
+                swiGLU(w.gate + range.lowerBound, w.up + range.lowerBound, count: range.count)
             }
             multiply([(layer.down, w.normed)], input: w.gate, count: n, workspace: w, parallel: parallel)
             for i in 0..<n { add(w.normed + i * dim, into: w.x + i * dim, count: dim) }
@@ -369,14 +366,7 @@ extension LlamaModel {
                 let values = entry.cache.value(layer: l, position: 0) + kvOffset
                 attentionScores(q, keys: keys, stride: c.kvDimension, count: length, dimensions: headDim,
                                 scale: scale, into: scores)
-                var maximum = -Float.infinity
-                for t in 0..<length { maximum = max(maximum, scores[t]) }
-                var sum: Float = 0
-                for t in 0..<length {
-                    let e = expf(scores[t] - maximum)
-                    scores[t] = e
-                    sum += e
-                }
+                let sum = softmaxNumerators(scores, count: length)
                 weightedSum(values, stride: c.kvDimension, weights: scores, count: length, dimensions: headDim,
                             scale: 1 / sum, into: w.attention + i * dim + h * headDim)
             }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Inference
 
@@ -169,6 +170,42 @@ let kernelTypes: [GGMLType] = [.q4_1, .q4_0, .q8_0, .f16, .f32]
         for d in 0..<dimensions {
             let expected = (0..<count).reduce(0.0) { $0 + Double(weights[$1]) * Double(cache[$1 * stride + d]) } * 0.5
             #expect(abs(Double(out[d]) - expected) < 1e-5)
+        }
+    }
+
+    @Test func vectorExpIsAccurate() {
+        var worst = 0.0
+        for i in 0..<20_000 {
+            let x = Float(-87 + 175 * Double(i) / 20_000)
+            let e = Inference.exp(SIMD8<Float>(repeating: x))[0]
+            let expected = Foundation.exp(Double(x))
+            worst = max(worst, abs(Double(e) - expected) / expected)
+        }
+        #expect(worst < 3e-7, "relative error \(worst)")
+        #expect(Inference.exp(SIMD8<Float>(repeating: 0))[0] == 1)
+        #expect(Inference.exp(SIMD8<Float>(repeating: -.infinity))[0] < 1e-37)
+    }
+
+    @Test(arguments: [1, 7, 8, 29])
+    func softmaxNumeratorsMatchPlainLoop(count: Int) {
+        let x = randomVectors(1, columns: count, seed: 12)[0].map { $0 * 20 }
+        var values = x
+        let sum = softmaxNumerators(&values, count: count)
+        let top = x.max()!
+        let expected = x.map { Foundation.exp(Double($0 - top)) }
+        for j in 0..<count { #expect(abs(Double(values[j]) - expected[j]) <= 3e-7 * expected[j]) }
+        #expect(abs(Double(sum) - expected.reduce(0, +)) < 1e-5 * expected.reduce(0, +))
+    }
+
+    @Test func swiGLUMatchesPlainLoop() {
+        let gate = randomVectors(1, columns: 64, seed: 13)[0].map { $0 * 12 }
+        let up = randomVectors(1, columns: 64, seed: 14)[0]
+        var out = gate
+        swiGLU(&out, up, count: 64)
+        for j in 0..<64 {
+            let g = Double(gate[j])
+            let expected = g / (1 + Foundation.exp(-g)) * Double(up[j])
+            #expect(abs(Double(out[j]) - expected) < 1e-6 * max(1, abs(expected)))
         }
     }
 }
