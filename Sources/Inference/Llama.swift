@@ -265,9 +265,7 @@ extension LlamaModel {
                 rmsNorm(w.x + i * dim, weight: layer.feedForwardNorm, into: w.normed + i * dim)
             }
             multiply([(layer.gate, w.gate), (layer.up, w.up)], input: w.normed, count: n, workspace: w, parallel: parallel)
-            parallel.forEachRange(n * hidden, granularity: 512) { _, range in
-                swiGLU(w.gate + range.lowerBound, w.up + range.lowerBound, count: range.count)
-            }
+            swiGLU(w.gate, w.up, count: n * hidden)
             multiply([(layer.down, w.normed)], input: w.gate, count: n, workspace: w, parallel: parallel)
             for i in 0..<n { add(w.normed + i * dim, into: w.x + i * dim, count: dim) }
         }
