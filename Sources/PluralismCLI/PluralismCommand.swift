@@ -4,11 +4,11 @@ import ArgumentParser
 struct PluralismCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pluralism",
-        abstract: "Pluralistic alignment with community language models: comment, synthesize, audit.",
+        abstract: "Pluralistic alignment with community language models: comment, synthesize, archive.",
         discussion: """
-        pluralism asks a pool of community language models to comment on value-laden
-        questions, has a base model synthesize their comments in three pluralism modes
-        (Overton, steerable, distributional) next to the baselines, and stores every model
+        pluralism asks a pool of community language models to comment on value-laden \
+        questions, has a base model synthesize their comments in three pluralism modes \
+        (Overton, steerable, distributional) next to the baselines, and stores every model \
         call in a reproducible SQLite corpus.
 
         Start with `pluralism models fetch`, then `pluralism run`.
