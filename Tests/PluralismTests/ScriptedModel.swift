@@ -9,7 +9,7 @@ import Foundation
 /// Default answers:
 /// - a request with `topLogprobs > 0` (a multiple-choice read) answers "A" with alternatives
 ///   for the letters A…E whose log-probabilities derive from the request's hash;
-/// - a selection request (its last message asks for "the number of the" comment or expert) answers
+/// - a selection request (its last message asks for the comment's or expert's number) answers
 ///   `selectionReply` (default "2");
 /// - anything else answers "reply <hash prefix>".
 /// `answer` overrides all of this.
@@ -71,7 +71,8 @@ final class ScriptedModel: LanguageModel, @unchecked Sendable {
     }
 
     static func isSelection(_ request: ModelRequest) -> Bool {
-        request.messages.last?.content.contains("Answer with the number of the") ?? false
+        let text = request.messages.last?.content ?? ""
+        return text.contains("Answer with the number of the comment") || text.contains("Reply with the expert's number")
     }
 
     static func text(_ text: String) -> ModelResponse {

@@ -68,13 +68,15 @@ public enum Prompts {
     }
 
     /// MoE, step 1: which community is the best expert, judged from names and descriptions
-    /// only (no comments seen).
+    /// only (no comments seen). Question first, then the list, then a short instruction: with
+    /// the list first SmolLM2-135M spent its tokens on "The expert who is best placed…" and
+    /// never named a number.
     public static func expertSelection(item: Item, communities: [(name: String, description: String)]) -> [ChatMessage] {
         let list = communities.enumerated().map { "\($0.offset + 1). \($0.element.name): \($0.element.description)" }
             .joined(separator: "\n")
-        var user = "Experts:\n\(list)\n\nQuestion: \(item.text)\n"
+        var user = "Question: \(item.text)\n"
         if let attribute = item.attribute { user += "Perspective asked for: \(attribute)\n" }
-        user += "\nWhich expert is best placed to answer? Answer with the number of the expert (1 to \(communities.count))."
+        user += "\nWhich of these experts should answer it?\n\(list)\n\nReply with the expert's number only."
         return [.system(assistant), .user(user)]
     }
 
