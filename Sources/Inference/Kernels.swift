@@ -70,14 +70,15 @@ func exactFloat(_ q: SIMD8<UInt32>) -> SIMD8<Float> {
     SIMD8<Float>(unsafeBitCast(q, to: SIMD8<Int32>.self))
 }
 
-/// Byte t of each of the eight words.
+/// The low nibble of byte t of each of the eight words (the 4-bit value of quarter t).
 @inline(__always)
-func byteLane(_ words: SIMD8<UInt32>, _ t: Int, mask: UInt32) -> SIMD8<UInt32> {
+func nibbleLane(_ words: SIMD8<UInt32>, _ t: Int) -> SIMD8<UInt32> {
+    let mask = SIMD8<UInt32>(repeating: 0x0F)
     switch t {
-    case 0: words & SIMD8<UInt32>(repeating: mask)
-    case 1: (words &>> 8) & SIMD8<UInt32>(repeating: mask)
-    case 2: (words &>> 16) & SIMD8<UInt32>(repeating: mask)
-    default: (words &>> 24) & SIMD8<UInt32>(repeating: mask)
+    case 0: return words & mask
+    case 1: return (words &>> 8) & mask
+    case 2: return (words &>> 16) & mask
+    default: return (words &>> 24) & mask
     }
 }
 
@@ -99,7 +100,7 @@ enum Q4_1Format: BlockFormat {
     }
     @inline(__always)
     static func quarter(_ b: (SIMD8<UInt32>, Float, Float), _ t: Int) -> SIMD8<Float> {
-        SIMD8<Float>(repeating: b.2).addingProduct(exactFloat(byteLane(b.0, t, mask: 0x0F)), SIMD8<Float>(repeating: b.1))
+        SIMD8<Float>(repeating: b.2).addingProduct(exactFloat(nibbleLane(b.0, t)), SIMD8<Float>(repeating: b.1))
     }
 }
 
@@ -112,7 +113,7 @@ enum Q4_0Format: BlockFormat {
     }
     @inline(__always)
     static func quarter(_ b: (SIMD8<UInt32>, Float), _ t: Int) -> SIMD8<Float> {
-        (exactFloat(byteLane(b.0, t, mask: 0x0F)) - SIMD8<Float>(repeating: 8)) * SIMD8<Float>(repeating: b.1)
+        (exactFloat(nibbleLane(b.0, t)) - SIMD8<Float>(repeating: 8)) * SIMD8<Float>(repeating: b.1)
     }
 }
 
