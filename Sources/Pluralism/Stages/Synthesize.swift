@@ -114,15 +114,13 @@ struct Synthesizer {
         case .prompting:
             return try await direct(method, items) { item, _ in Prompts.prompting(item: item) }
         case .steerable:
-            let voices = try items.map(poolComments)
-            return try await selectThenAnswer(method, items, selectionPrompt: { item, index in
-                Prompts.steerableSelection(item: item, attribute: item.attribute ?? "", comments: voices[index].map(\.comment.text))
-            }, candidates: { index in voices[index] })
+            return try await selectThenAnswer(method, items, voices: items.map(poolComments)) { item, voices in
+                Prompts.steerableSelection(item: item, attribute: item.attribute ?? "", comments: voices.map(\.comment.text))
+            }
         case .moe:
-            let voices = try items.map(poolComments)
-            return try await selectThenAnswer(method, items, selectionPrompt: { item, index in
-                Prompts.expertSelection(item: item, communities: voices[index].map { ($0.community.name, $0.community.description) })
-            }, candidates: { index in voices[index] })
+            return try await selectThenAnswer(method, items, voices: items.map(poolComments)) { item, voices in
+                Prompts.expertSelection(item: item, communities: voices.map { ($0.community.name, $0.community.description) })
+            }
         case .distributional:
             return try await distributional(items)
         }
@@ -144,22 +142,21 @@ struct Synthesizer {
     /// Steerable and MoE: the base model picks a comment (steerable: the one reflecting the
     /// attribute; MoE: the expert community, from descriptions alone), then answers with that
     /// comment as a helping passage.
-    private func selectThenAnswer(_ method: Method, _ items: [Item], selectionPrompt: (Item, Int) -> [ChatMessage],
-                                  candidates: (Int) -> [Voice]) async throws -> [Output] {
-        let selectionRequests = items.enumerated().map { index, item in
+    private func selectThenAnswer(_ method: Method, _ items: [Item], voices: [[Voice]],
+                                  selectionPrompt: (Item, [Voice]) -> [ChatMessage]) async throws -> [Output] {
+        let selectionRequests = zip(items, voices).map { item, voices in
             var decoding = config.baseDecoding
             decoding.maxTokens = min(decoding.maxTokens, Self.selectionMaxTokens)
             decoding.seed = seed(item, "\(method.rawValue).select")
-            return ModelRequest(messages: selectionPrompt(item, index), decoding: decoding)
+            return ModelRequest(messages: selectionPrompt(item, voices), decoding: decoding)
         }
         let selections = try await base.respond(to: selectionRequests)
 
         var chosen: [(voice: Voice, parsed: Bool)] = []
         var answerRequests: [ModelRequest] = []
         for (index, item) in items.enumerated() {
-            let voices = candidates(index)
-            let number = SelectionParser.parse(selections[index].response.text, count: voices.count)
-            let voice = voices[number.map { $0 - 1 } ?? Self.fallbackSelection]
+            let number = SelectionParser.parse(selections[index].response.text, count: voices[index].count)
+            let voice = voices[index][number.map { $0 - 1 } ?? Self.fallbackSelection]
             chosen.append((voice, number != nil))
             let purpose = "\(method.rawValue).answer"
             let messages = item.options.isEmpty
