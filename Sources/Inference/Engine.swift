@@ -47,6 +47,7 @@ public struct GenerationStep: Sendable {
     }
 }
 
+/// The result of one request: the generated ids and steps, and the text they decode to.
 public struct Generation: Sendable {
     public enum FinishReason: String, Sendable { case stop, length }
     public var promptIDs: [Int32]
@@ -58,6 +59,7 @@ public struct Generation: Sendable {
     public var finishReason: FinishReason
 }
 
+/// Why a generation was refused before any work was done.
 public enum EngineError: Error, CustomStringConvertible, Equatable {
     case contextOverflow(promptLength: Int, contextLength: Int)
     case emptyPrompt(request: Int)
@@ -75,6 +77,9 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// A loaded model ready to generate: the mapped GGUF file, its tokenizer, scratch buffers.
+/// Safe to share between threads; generations run one at a time (each uses every thread
+/// the engine was given), so callers batch requests rather than calling in parallel.
 public final class Engine: @unchecked Sendable {
     public let tokenizer: Tokenizer
     public let config: LlamaConfig
