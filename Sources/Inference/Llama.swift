@@ -352,7 +352,10 @@ extension LlamaModel {
         let group = c.headCount / c.headCountKV
         let scale = 1 / Float(headDim).squareRoot()
         let items = batch.count * c.headCount
-        parallel.forEachRange(items) { part, range in
+        // Short contexts are cheaper to attend to on one thread than to hand out.
+        let positions = batch.reduce(0) { $0 + $1.position + 1 }
+        let threads = positions * c.headCount < 4096 ? Parallel(threads: 1) : parallel
+        threads.forEachRange(items) { part, range in
             let scores = w.scores + part * w.scoreStride
             for item in range {
                 let i = item / c.headCount, h = item % c.headCount
