@@ -81,6 +81,12 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
 /// Safe to share between threads; generations run one at a time (each uses every thread
 /// the engine was given), so callers batch requests rather than calling in parallel.
 public final class Engine: @unchecked Sendable {
+    /// The version of the engine's arithmetic. Bump it with any change to the kernels, the
+    /// forward pass or the sampler that can change a generated token or log-probability: it
+    /// is part of the embedded model's archive identity, so answers archived by an older
+    /// engine are never replayed as if this one had produced them.
+    public static let numericsVersion = 1
+
     public let tokenizer: Tokenizer
     public let config: LlamaConfig
     public let modelPath: String

@@ -135,7 +135,7 @@ import Testing
     @Test func replayOnlyModelsCarryTheSameIdentityWithoutWeightsOrKeys() throws {
         let loader = ModelLoader(modelDirectory: "/nonexistent", replayOnly: true, environment: [:])
         let embedded = try loader.model(for: .embedded)
-        #expect(embedded.identity == ModelIdentity(backend: "embedded", baseURL: "", fingerprint: ModelStore.defaultModel.sha256))
+        #expect(embedded.identity == EmbeddedModel.identity(fingerprint: ModelStore.defaultModel.sha256))
         let spec = ModelSpec(backend: "openai", baseURL: "http://127.0.0.1:8000/v1/", model: "served", apiKeyEnv: "UNSET_KEY")
         let remote = try loader.model(for: spec)
         let client = OpenAICompatibleModel(baseURL: "http://127.0.0.1:8000/v1/", model: "served", apiKey: nil)

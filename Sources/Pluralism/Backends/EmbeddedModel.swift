@@ -16,7 +16,13 @@ public struct EmbeddedModel: LanguageModel {
     ///   these exact weights.
     public init(engine: Engine, fingerprint: String) {
         self.engine = engine
-        self.identity = ModelIdentity(backend: "embedded", baseURL: "", fingerprint: fingerprint)
+        self.identity = Self.identity(fingerprint: fingerprint)
+    }
+
+    /// The archive identity of the embedded engine on a GGUF file: the weights' sha256 and
+    /// the engine's numerics version, since both decide every token.
+    public static func identity(fingerprint: String) -> ModelIdentity {
+        ModelIdentity(backend: "embedded", baseURL: "", fingerprint: "\(fingerprint) engine-numerics-\(Engine.numericsVersion)")
     }
 
     /// Generation is synchronous and keeps every core busy, so it runs on a queue of its own

@@ -32,7 +32,7 @@ public final class ModelLoader: @unchecked Sendable {
         switch spec.backend {
         case "embedded":
             if replayOnly, spec.model == nil || spec.model == ModelStore.defaultModel.fileName {
-                return ArchiveOnlyModel(identity: ModelIdentity(backend: "embedded", baseURL: "", fingerprint: ModelStore.defaultModel.sha256))
+                return ArchiveOnlyModel(identity: EmbeddedModel.identity(fingerprint: ModelStore.defaultModel.sha256))
             }
             return try embedded(fileName: spec.model)
         case "openai":
