@@ -72,4 +72,24 @@ import Testing
         #expect(replay.replayedCalls == Self.calls)
         #expect(try corpus.digest(runID: replay.runID) == corpus.digest(runID: first.runID))
     }
+
+    /// The reproducibility promise on the real engine: two fresh runs into separate corpora,
+    /// one on a single thread in small batches and one on two threads in large batches, store
+    /// the same content.
+    @Test(.enabled(if: PipelineEngineTests.engineTestsEnabled,
+                   "needs the model file (fetch it with `pluralism models fetch`) and a release build"))
+    func twoFreshEngineRunsGiveTheSameDigestWhateverThreadsAndBatches() async throws {
+        let inputs = try InputLoader.load(configPath: Self.configPath)
+        var digests: [String] = []
+        for (threads, batchSize) in [(1, 3), (2, 8)] {
+            let corpus = try PipelineFixture.temporaryCorpus()
+            let loader = ModelLoader(threads: threads)
+            let summary = try await Pipeline.run(StageContext(inputs: inputs, corpus: corpus,
+                                                              options: StageOptions(batchSize: batchSize),
+                                                              models: { try loader.model(for: $0) }))
+            #expect(summary.freshCalls == Self.calls)
+            digests.append(try corpus.digest(runID: summary.runID))
+        }
+        #expect(digests[0] == digests[1])
+    }
 }
