@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
+import Pluralism
 
 struct GenerateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -118,25 +119,7 @@ struct GenerateCommand: AsyncParsableCommand {
             let top = step.top.map { "[\($0.id),\(number($0.logprob))]" }.joined(separator: ",")
             return "{\"id\":\(step.id),\"logprob\":\(number(step.logprob)),\"top\":[\(top)]}"
         }
-        return "{\"prompt_ids\":\(ids(g.promptIDs)),\"ids\":\(ids(g.ids)),\"text\":\(jsonString(g.text)),"
+        return "{\"prompt_ids\":\(ids(g.promptIDs)),\"ids\":\(ids(g.ids)),\"text\":\(JSON.quoted(g.text)),"
             + "\"finish_reason\":\"\(g.finishReason.rawValue)\",\"steps\":[\(steps.joined(separator: ","))]}"
-    }
-
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

@@ -58,6 +58,13 @@ public enum JSON: Hashable, Sendable {
         return value.description
     }
 
+    /// A string as a JSON string literal (quotes included), escaped as the canonical form does.
+    public static func quoted(_ value: String) -> String {
+        var out = ""
+        writeString(value, to: &out)
+        return out
+    }
+
     static func writeString(_ value: String, to out: inout String) {
         out += "\""
         for scalar in value.unicodeScalars {
