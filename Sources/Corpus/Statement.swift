@@ -16,12 +16,18 @@ final class Statement {
 
     init(database: Database, connection: OpaquePointer, sql: String) throws {
         var handle: OpaquePointer?
-        var tail: UnsafePointer<CChar>?
-        let code = sqlite3_prepare_v3(connection, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &handle, &tail)
+        // The tail pointer points into the C string SQLite compiled, so it is read inside
+        // `withCString`, while that buffer still exists.
+        let (code, hasMore) = sql.withCString { text -> (Int32, Bool) in
+            var tail: UnsafePointer<CChar>?
+            let code = sqlite3_prepare_v3(connection, text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &handle, &tail)
+            guard let tail, tail.pointee != 0 else { return (code, false) }
+            return (code, !String(cString: tail).allSatisfy(\.isWhitespace))
+        }
         guard code == SQLITE_OK, let handle else {
             throw DatabaseError(extendedCode: code, message: String(cString: sqlite3_errmsg(connection)), sql: sql)
         }
-        if let tail, tail.pointee != 0, !String(cString: tail).allSatisfy(\.isWhitespace) {
+        if hasMore {
             sqlite3_finalize(handle)
             throw DatabaseError(
                 extendedCode: SQLITE_MISUSE,

@@ -16,6 +16,21 @@ import Testing
         #expect(rows == [[.text(hostile), .integer(.min), .real(-0.5), .blob([0, 1, 255])], [.null, .null, .null, .null]])
     }
 
+    /// One statement per `execute`: a second command is refused, a trailing one of only
+    /// whitespace or `;` is not. Many distinct statements exercise the check on fresh SQL text
+    /// each time (it once read SQLite's tail pointer after the text's buffer was freed).
+    @Test func executeTakesExactlyOneCommand() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let database = try Database(path: folder.file("plain.sqlite"))
+        try database.executeScript("CREATE TABLE t (a INTEGER)")
+        #expect(throws: DatabaseError.self) { try database.execute("INSERT INTO t VALUES (1); DELETE FROM t") }
+        for n in 0..<500 {
+            try database.execute("INSERT INTO t (a) VALUES (?)" + String(repeating: " ", count: n % 7), [n])
+        }
+        #expect(try database.fetchValue("SELECT count(*) FROM t", as: Int.self) == 500)
+    }
+
     @Test func typeMismatchNamesTheColumnAndTheStatement() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
