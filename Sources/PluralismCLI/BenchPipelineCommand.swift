@@ -27,22 +27,10 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("At most this many items per mode (default: all).", valueName: "n"))
     var items: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Threads of the embedded engine (default: all cores).", valueName: "n"))
-    var threads: Int?
-
-    @Option(name: .long, help: ArgumentHelp("Where model files are.", valueName: "dir"))
-    var modelDir: String?
-
-    @Option(name: .long, help: ArgumentHelp("Requests decoded together per model call.", valueName: "n"))
-    var batchSize = 8
-
-    @Flag(name: .long, help: "No progress on stderr.")
-    var quiet = false
+    @OptionGroup var execution: ExecutionOptions
 
     func validate() throws {
         if let items, items < 1 { throw ValidationError("--items must be at least 1") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
     }
 
     func run() async throws {
@@ -58,8 +46,9 @@ struct BenchPipelineCommand: AsyncParsableCommand {
                 }
             }
             let corpus = try Corpus.open(path: folder + "/corpus.sqlite")
-            let loader = ModelLoader(modelDirectory: modelDir, threads: threads)
-            let options = StageOptions(replayOnly: false, batchSize: batchSize, quiet: quiet)
+            let (threads, batchSize) = (execution.threads, execution.batchSize)
+            let loader = ModelLoader(modelDirectory: execution.modelDir, threads: threads)
+            let options = StageOptions(replayOnly: false, batchSize: batchSize, quiet: execution.quiet)
             let context = StageContext(inputs: inputs, corpus: corpus, options: options, models: { try loader.model(for: $0) })
 
             let modes = ItemMode.allCases.map { mode in "\(inputs.items.filter { $0.mode == mode }.count) \(mode.rawValue)" }

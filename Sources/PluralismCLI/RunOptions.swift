@@ -15,6 +15,26 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .long, help: "Never call a model: a call missing from the archive is an error.")
     var replayOnly = false
 
+    @OptionGroup var execution: ExecutionOptions
+
+    /// Loads and validates the inputs (before any corpus is touched), opens the corpus and
+    /// prepares a stage context whose models load on first use.
+    func prepare() throws -> (context: StageContext, corpusPath: String) {
+        let inputs = try InputLoader.load(configPath: config)
+        let path = corpus ?? CorpusLocation.defaultPath(runName: inputs.config.name)
+        let corpus = try Corpus.open(path: path)
+        let loader = ModelLoader(modelDirectory: execution.modelDir, threads: execution.threads, replayOnly: replayOnly)
+        let context = StageContext(
+            inputs: inputs, corpus: corpus,
+            options: StageOptions(replayOnly: replayOnly, batchSize: execution.batchSize, quiet: execution.quiet),
+            models: { try loader.model(for: $0) })
+        return (context, path)
+    }
+}
+
+/// How stages execute: engine threads, where the model is, batch size, progress. Shared by
+/// the stage commands (through `RunOptions`) and `bench pipeline`.
+struct ExecutionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Threads of the embedded engine (default: all cores). Results do not depend on it.", valueName: "n"))
     var threads: Int?
 
@@ -30,20 +50,6 @@ struct RunOptions: ParsableArguments {
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-    }
-
-    /// Loads and validates the inputs (before any corpus is touched), opens the corpus and
-    /// prepares a stage context whose models load on first use.
-    func prepare() throws -> (context: StageContext, corpusPath: String) {
-        let inputs = try InputLoader.load(configPath: config)
-        let path = corpus ?? CorpusLocation.defaultPath(runName: inputs.config.name)
-        let corpus = try Corpus.open(path: path)
-        let loader = ModelLoader(modelDirectory: modelDir, threads: threads, replayOnly: replayOnly)
-        let context = StageContext(
-            inputs: inputs, corpus: corpus,
-            options: StageOptions(replayOnly: replayOnly, batchSize: batchSize, quiet: quiet),
-            models: { try loader.model(for: $0) })
-        return (context, path)
     }
 }
 
