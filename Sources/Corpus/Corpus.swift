@@ -446,87 +446,32 @@ public final class Corpus: @unchecked Sendable {
             "\(Self.distributionSelect) WHERE d.run_id = ? \(Self.distributionOrder)", [runID], readDistribution)
     }
 
-    // MARK: Audits
-
-    /// Stores audit scores in one transaction. Fails on a duplicate (run, item, method,
-    /// metric, community).
-    public func insertAudits(_ audits: [AuditRecord]) throws {
-        for audit in audits {
-            if let score = audit.score, !score.isFinite {
-                throw CorpusError.invalidRecord(
-                    table: "audit", key: "(\(audit.runID), \(audit.itemID), \(audit.method), \(audit.metric), '\(audit.community)')",
-                    reason: "score is \(score)")
-            }
-        }
-        try transaction {
-            for audit in audits {
-                try explainingMissingParents(
-                    of: "audit (\(audit.runID), \(audit.itemID), \(audit.method), \(audit.metric), '\(audit.community)')",
-                    [itemParent(audit.runID, audit.itemID)]
-                ) {
-                    try database.execute(
-                        """
-                        INSERT INTO audit (run_id, item_id, method, metric, community, score, evidence_json)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """,
-                        [audit.runID, audit.itemID, audit.method, audit.metric, audit.community, audit.score, audit.evidenceJSON])
-                }
-            }
-        }
-    }
-
-    /// Whether the audit score is stored.
-    public func auditExists(runID: String, itemID: String, method: String, metric: String, community: String = "") throws -> Bool {
-        try database.fetchValue(
-            "SELECT 1 FROM audit WHERE run_id = ? AND item_id = ? AND method = ? AND metric = ? AND community = ?",
-            [runID, itemID, method, metric, community], as: Int.self) != nil
-    }
-
-    /// A run's audit scores (of one item when `itemID` is given), in item order, then
-    /// method, metric and community name.
-    public func audits(runID: String, itemID: String? = nil) throws -> [AuditRecord] {
-        let select = """
-            SELECT a.run_id, a.item_id, a.method, a.metric, a.community, a.score, a.evidence_json
-            FROM audit a JOIN item i ON i.run_id = a.run_id AND i.id = a.item_id
-            """
-        let order = "ORDER BY i.ordinal, a.item_id, a.method, a.metric, a.community"
-        let read = { (row: Row) in
-            AuditRecord(
-                runID: try row.get(0), itemID: try row.get(1), method: try row.get(2), metric: try row.get(3),
-                community: try row.get(4), score: try row.get(5), evidenceJSON: try row.get(6))
-        }
-        if let itemID {
-            return try database.fetchAll("\(select) WHERE a.run_id = ? AND a.item_id = ? \(order)", [runID, itemID], read)
-        }
-        return try database.fetchAll("\(select) WHERE a.run_id = ? \(order)", [runID], read)
-    }
-
     // MARK: Foreign key messages
 
     /// A row another row refers to, and how to look for it.
-    private struct MissingParent {
+    struct MissingParent {
         let description: String
         let sql: String
         let arguments: [any DatabaseValueConvertible]
     }
 
-    private func runParent(_ runID: String) -> MissingParent {
+    func runParent(_ runID: String) -> MissingParent {
         MissingParent(description: "no run \(runID)", sql: "SELECT 1 FROM run WHERE id = ?", arguments: [runID])
     }
 
-    private func itemParent(_ runID: String, _ itemID: String) -> MissingParent {
+    func itemParent(_ runID: String, _ itemID: String) -> MissingParent {
         MissingParent(description: "no item \(itemID) in run \(runID)", sql: "SELECT 1 FROM item WHERE run_id = ? AND id = ?",
                       arguments: [runID, itemID])
     }
 
-    private func communityParent(_ runID: String, _ name: String) -> MissingParent {
+    func communityParent(_ runID: String, _ name: String) -> MissingParent {
         MissingParent(description: "no community \(name) in run \(runID)",
                       sql: "SELECT 1 FROM community WHERE run_id = ? AND name = ?", arguments: [runID, name])
     }
 
     /// SQLite reports only "FOREIGN KEY constraint failed"; this names the missing rows
     /// (keeping the error a `DatabaseError` with `isForeignKeyViolation`).
-    private func explainingMissingParents(of row: String, _ parents: [MissingParent], _ write: () throws -> Void) throws {
+    func explainingMissingParents(of row: String, _ parents: [MissingParent], _ write: () throws -> Void) throws {
         do {
             try write()
         } catch var error as DatabaseError where error.isForeignKeyViolation {

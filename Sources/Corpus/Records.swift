@@ -203,6 +203,56 @@ public struct AuditRecord: Sendable, Equatable {
     }
 }
 
+/// One per-run audit number (docs/audit.md): a metric of one method over the run's items,
+/// about a subject (`""`, a community or a population), beside a trivial baseline's score.
+public struct AuditSummaryRecord: Sendable, Equatable {
+    public var runID, method, metric, subject: String
+    /// nil when no item could be scored (the evidence says why).
+    public var value: Double?
+    /// How many items the value rests on.
+    public var count: Int
+    /// What a trivial predictor (uniform guess, majority class) scores on the same items.
+    public var baseline: Double?
+    /// What the number rests on (canonical JSON).
+    public var evidenceJSON: String
+
+    public init(runID: String, method: String, metric: String, subject: String = "", value: Double?, count: Int,
+                baseline: Double? = nil, evidenceJSON: String = "{}") {
+        self.runID = runID
+        self.method = method
+        self.metric = metric
+        self.subject = subject
+        self.value = value
+        self.count = count
+        self.baseline = baseline
+        self.evidenceJSON = evidenceJSON
+    }
+}
+
+/// How a run's audit was measured: the scorer, its model's fingerprint and the thresholds.
+public struct AuditScorerRecord: Sendable, Equatable {
+    public var runID: String
+    /// `embedding` or `judge`.
+    public var scorer: String
+    /// The scorer model's fingerprint (the embedding model's sha256, or the judge's archive identity).
+    public var model: String
+    /// Metric → threshold (canonical JSON).
+    public var thresholdsJSON: String
+    /// Version of the metric definitions (docs/audit.md); a new version re-scores.
+    public var metricVersion: String
+    public var createdAt: String
+
+    public init(runID: String, scorer: String, model: String, thresholdsJSON: String, metricVersion: String,
+                createdAt: String = Corpus.timestamp()) {
+        self.runID = runID
+        self.scorer = scorer
+        self.model = model
+        self.thresholdsJSON = thresholdsJSON
+        self.metricVersion = metricVersion
+        self.createdAt = createdAt
+    }
+}
+
 /// Row counts of one run, for progress and summaries.
 public struct CorpusCounts: Sendable, Equatable {
     public var items = 0

@@ -127,5 +127,27 @@ enum Schema {
                 FOREIGN KEY (run_id, item_id) REFERENCES item(run_id, id)
             );
             """),
+        Migration(version: 2, summary: "audit scorer identity and per-run audit summaries", sql: """
+            CREATE TABLE audit_scorer (
+                run_id          TEXT NOT NULL PRIMARY KEY REFERENCES run(id),
+                scorer          TEXT NOT NULL,
+                model           TEXT NOT NULL,
+                thresholds_json TEXT NOT NULL,
+                metric_version  TEXT NOT NULL,
+                created_at      TEXT NOT NULL
+            );
+
+            CREATE TABLE audit_summary (
+                run_id        TEXT NOT NULL REFERENCES run(id),
+                method        TEXT NOT NULL,
+                metric        TEXT NOT NULL,
+                subject       TEXT NOT NULL,
+                value         REAL,
+                count         INTEGER NOT NULL,
+                baseline      REAL,
+                evidence_json TEXT NOT NULL,
+                PRIMARY KEY (run_id, method, metric, subject)
+            );
+            """),
     ]
 }

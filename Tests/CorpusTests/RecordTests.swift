@@ -263,4 +263,34 @@ import Testing
         }
         #expect(try corpus.counts(runID: "run-1").comments == 200)
     }
+
+    @Test func auditSummariesAndScorerRoundTripAndAreReplacedTogether() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let corpus = try freshCorpus(folder)
+        let sample = SampleRun()
+        try sample.write(to: corpus)
+        let summaries = [
+            AuditSummaryRecord(runID: "run-1", method: "overton", metric: "representation_rate", subject: "left",
+                               value: 0.5, count: 2, baseline: nil, evidenceJSON: #"{"represented":1}"#),
+            AuditSummaryRecord(runID: "run-1", method: "distributional", metric: "js_distance", subject: "",
+                               value: 0.25, count: 1, baseline: 0.3, evidenceJSON: "{}"),
+        ]
+        try corpus.insertAuditSummaries(summaries)
+        #expect(try corpus.auditSummaries(runID: "run-1") == summaries.sorted { $0.method < $1.method })
+        #expect(throws: DatabaseError.self) { try corpus.insertAuditSummaries([summaries[0]]) }
+        #expect(throws: CorpusError.self) {
+            try corpus.insertAuditSummaries([AuditSummaryRecord(runID: "run-1", method: "m", metric: "x", value: .nan, count: 0)])
+        }
+        let scorer = AuditScorerRecord(runID: "run-1", scorer: "embedding", model: "sha", thresholdsJSON: #"{"faithfulness":0.5}"#,
+                                       metricVersion: "1", createdAt: "2026-01-01T00:00:00.000Z")
+        try corpus.setAuditScorer(scorer)
+        #expect(try corpus.auditScorer(runID: "run-1") == scorer)
+
+        try corpus.deleteAudit(runID: "run-1")
+        #expect(try corpus.audits(runID: "run-1").isEmpty)
+        #expect(try corpus.auditSummaries(runID: "run-1").isEmpty)
+        #expect(try corpus.auditScorer(runID: "run-1") == nil)
+        #expect(try corpus.counts(runID: "run-1").syntheses == sample.syntheses.count)
+    }
 }
