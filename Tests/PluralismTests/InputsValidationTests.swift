@@ -387,4 +387,44 @@ struct InputsValidationTests {
         #expect(InputFolder(configPath: "a/run.json").displayPath("/abs/q.jsonl") == "/abs/q.jsonl")
         #expect(InputFolder.normalise("../shared/./x/../q.jsonl") == "../shared/q.jsonl")
     }
+
+    @Test func auditBlockIsReadAndValidated() throws {
+        let good = try Folder(["run.json": Folder.config(extra: """
+              "audit": {"scorer": "judge", "judge_model": {"backend": "embedded"},
+                        "thresholds": {"faithfulness": 0.7}},
+
+            """), "q.jsonl": Folder.overton + "\n"])
+        defer { good.remove() }
+        let audit = try good.load().config.audit
+        #expect(audit.scorer == .judge && audit.judgeModel == .embedded)
+        #expect(audit.thresholds.faithfulness == 0.7)
+        #expect(audit.thresholds.representation == AuditSettings.Thresholds.judge.representation)
+
+        let found = try errors([
+            "run.json": Folder.config(extra: """
+                  "audit": {"scorer": "nli",
+                            "thresholds": {"faithfulness": 1.5, "recall": 0.2}},
+
+                """),
+            "q.jsonl": Folder.overton + "\n",
+        ])
+        #expect(found.count == 3)
+        #expect(found[0] == error("run.json", 5, "audit.scorer", "unknown scorer \"nli\"; expected one of: embedding, judge"))
+        #expect(found[1].line == 6 && found[1].field == "audit.thresholds.recall")
+        #expect(found[2] == error("run.json", 6, "audit.thresholds.faithfulness", "1.5 is out of range; expected 0 to 1"))
+    }
+
+    @Test func theAuditBlockIsNotPartOfTheRunIdentity() throws {
+        let plain = try Folder(["run.json": Folder.config(), "q.jsonl": Folder.overton + "\n"])
+        defer { plain.remove() }
+        let audited = try Folder(["run.json": Folder.config(extra: """
+              "audit": {"thresholds": {"faithfulness": 0.9}},
+
+            """), "q.jsonl": Folder.overton + "\n"])
+        defer { audited.remove() }
+        let other = try Folder(["run.json": Folder.config(extra: "  \"seed\": 5,\n"), "q.jsonl": Folder.overton + "\n"])
+        defer { other.remove() }
+        #expect(try plain.load().runID == audited.load().runID)
+        #expect(try plain.load().runID != other.load().runID)
+    }
 }

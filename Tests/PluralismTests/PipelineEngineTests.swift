@@ -50,7 +50,7 @@ import Testing
         let corpus = try PipelineFixture.temporaryCorpus()
         let loader = ModelLoader()
         let context = StageContext(inputs: inputs, corpus: corpus, options: StageOptions(batchSize: 8),
-                                   models: { try loader.model(for: $0) })
+                                   models: { try loader.model(for: $0) }, embedder: { WordEmbedder() })
         let first = try await Pipeline.run(context)
         #expect(first.freshCalls == Self.calls)
         #expect(first.comments == 6)
@@ -61,13 +61,13 @@ import Testing
             .first { $0.community == "" })
         #expect(abs(mixed.probabilities.reduce(0, +) - 1) < 1e-9)
 
-        let again = try await Pipeline.run(StageContext(inputs: inputs, corpus: corpus, models: { try loader.model(for: $0) }))
+        let again = try await Pipeline.run(StageContext(inputs: inputs, corpus: corpus, models: { try loader.model(for: $0) }, embedder: { WordEmbedder() }))
         #expect(again.freshCalls == 0)
 
         var renamed = inputs
         renamed.config.name = "pipeline-fixture-replay"
         let replay = try await Pipeline.run(StageContext(inputs: renamed, corpus: corpus, options: StageOptions(replayOnly: true),
-                                                         models: { try loader.model(for: $0) }))
+                                                         models: { try loader.model(for: $0) }, embedder: { WordEmbedder() }))
         #expect(replay.freshCalls == 0)
         #expect(replay.replayedCalls == Self.calls)
         #expect(try corpus.digest(runID: replay.runID) == corpus.digest(runID: first.runID))
@@ -86,7 +86,7 @@ import Testing
             let loader = ModelLoader(threads: threads)
             let summary = try await Pipeline.run(StageContext(inputs: inputs, corpus: corpus,
                                                               options: StageOptions(batchSize: batchSize),
-                                                              models: { try loader.model(for: $0) }))
+                                                              models: { try loader.model(for: $0) }, embedder: { WordEmbedder() }))
             #expect(summary.freshCalls == Self.calls)
             digests.append(try corpus.digest(runID: summary.runID))
         }

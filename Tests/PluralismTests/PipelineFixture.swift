@@ -67,6 +67,6 @@ enum PipelineFixture {
                         replayOnly: Bool = false) -> StageContext {
         StageContext(inputs: inputs, corpus: corpus,
                      options: StageOptions(replayOnly: replayOnly, batchSize: batchSize, quiet: true),
-                     models: { _ in model })
+                     models: { _ in model }, embedder: { WordEmbedder() })
     }
 }

@@ -88,7 +88,7 @@ enum Identifier {
 }
 
 struct ConfigLoader {
-    static let topFields = ["name", "seed", "pools", "base_model", "methods", "decoding", "distribution_top_logprobs", "populations", "questions"]
+    static let topFields = ["name", "seed", "pools", "base_model", "methods", "decoding", "distribution_top_logprobs", "populations", "questions", "audit"]
     static let poolFields = ["name", "communities"]
     static let communityFields = ["name", "description", "system_prompt", "profile", "model", "decoding"]
     static let modelFields = ["backend", "base_url", "model", "api_key_env", "max_in_flight"]
@@ -117,7 +117,8 @@ struct ConfigLoader {
             throw InputErrors(errors: [InputError(file: configPath, line: 0, field: "", message: "cannot read the run config (no such file, or not readable)")])
         }
         let bytes = [UInt8](data)
-        fileHashes[InputFolder.normalise(lastComponent(configPath))] = SHA256.hex(bytes)
+        let configKey = InputFolder.normalise(lastComponent(configPath))
+        fileHashes[configKey] = SHA256.hex(bytes)
         let root: JSONNode
         do {
             root = try JSONParser.parse(bytes: bytes)
@@ -148,10 +149,12 @@ struct ConfigLoader {
             .flatMap { reader.integer($0, "distribution_top_logprobs", in: 1...Int.max) } ?? RunConfig.defaultDistributionTopLogprobs
         let populations = top.node("populations").map(readPopulations) ?? []
         let questions = top.required("questions").map(readQuestionSources) ?? []
+        let audit = top.node("audit").map(readAudit) ?? AuditSettings()
 
         let config = RunConfig(name: name, seed: seed, communities: communities, baseModel: baseModel, methods: methods,
                                commentDecoding: commentDecoding, baseDecoding: baseDecoding,
-                               distributionTopLogprobs: topLogprobs, populations: populations, questions: questions)
+                               distributionTopLogprobs: topLogprobs, populations: populations, questions: questions,
+                               audit: audit)
 
         var itemReader = ItemReader(config: config, problems: problems)
         for source in questions {
@@ -160,7 +163,7 @@ struct ConfigLoader {
             itemReader.read(file, pool: source.pool)
         }
         if !problems.errors.isEmpty { throw InputErrors(errors: problems.errors) }
-        return RunInputs(config: config, items: itemReader.items, fileHashes: fileHashes)
+        return RunInputs(config: config, items: itemReader.items, fileHashes: fileHashes, configFile: configKey)
     }
 
     /// The config file's name without its extension: `inputs/run.json` runs as "run".
@@ -373,6 +376,38 @@ struct ConfigLoader {
             populations.append(Population(name: member.key, weights: weights))
         }
         return populations
+    }
+
+    private func readAudit(_ node: JSONNode) -> AuditSettings {
+        guard let fields = reader.object(node, "audit", allowed: ["scorer", "judge_model", "thresholds"]) else { return AuditSettings() }
+        var scorer = AuditSettings.Scorer.embedding
+        if let name = fields.optionalText("scorer") {
+            if let known = AuditSettings.Scorer(rawValue: name) {
+                scorer = known
+            } else {
+                problems.report(configPath, fields.node("scorer")!.position.line, fields.path("scorer"),
+                                "unknown scorer \"\(name)\"; expected one of: \(AuditSettings.Scorer.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+        let judgeModel = fields.node("judge_model").flatMap { readModel($0, fields.path("judge_model")) }
+        if judgeModel != nil, scorer != .judge, let member = fields.members["judge_model"] {
+            problems.report(configPath, member.keyPosition.line, fields.path("judge_model"), "applies only to the judge scorer")
+        }
+        var settings = AuditSettings(scorer: scorer, judgeModel: judgeModel)
+        if let node = fields.node("thresholds"),
+           let thresholds = reader.object(node, fields.path("thresholds"), allowed: AuditSettings.Thresholds.names) {
+            var values = settings.thresholds.values
+            for (index, name) in AuditSettings.Thresholds.names.enumerated() {
+                guard let node = thresholds.node(name), let value = reader.number(node, thresholds.path(name)) else { continue }
+                if (0...1).contains(value) {
+                    values[index] = value
+                } else {
+                    problems.report(configPath, node.position.line, thresholds.path(name), "\(JSON.format(value)) is out of range; expected 0 to 1")
+                }
+            }
+            settings.thresholds = AuditSettings.Thresholds(values: values)
+        }
+        return settings
     }
 
     private func readQuestionSources(_ node: JSONNode) -> [QuestionSource] {

@@ -256,6 +256,8 @@ public struct RunConfig: Sendable {
     public var populations: [Population]
     /// Question files, in config order.
     public var questions: [QuestionSource]
+    /// How the run is audited; not part of the run's identity (see `AuditSettings`).
+    public var audit: AuditSettings
 
     public static let defaultCommentDecoding = Decoding(temperature: 1.0, topP: 0.9, maxTokens: 200, seed: 0)
     public static let defaultBaseDecoding = Decoding(temperature: 0.1, topP: 1.0, maxTokens: 200, seed: 0)
@@ -264,7 +266,7 @@ public struct RunConfig: Sendable {
     public init(name: String, seed: UInt64, communities: [CommunitySpec], baseModel: ModelSpec = .embedded,
                 methods: [Method] = Method.allCases, commentDecoding: Decoding, baseDecoding: Decoding,
                 distributionTopLogprobs: Int = RunConfig.defaultDistributionTopLogprobs,
-                populations: [Population] = [], questions: [QuestionSource] = []) {
+                populations: [Population] = [], questions: [QuestionSource] = [], audit: AuditSettings = AuditSettings()) {
         self.name = name
         self.seed = seed
         self.communities = communities
@@ -275,6 +277,7 @@ public struct RunConfig: Sendable {
         self.distributionTopLogprobs = distributionTopLogprobs
         self.populations = populations
         self.questions = questions
+        self.audit = audit
     }
 
     /// Pool names in config order.
@@ -335,11 +338,23 @@ public struct RunInputs: Sendable {
     /// sha256 hex of each input file (config, question files, profiles), keyed by its path
     /// relative to the config's folder: the run manifest records exactly what was read.
     public var fileHashes: [String: String]
+    /// The config file's key in `fileHashes`, when the inputs were read from a file.
+    public var configFile: String?
 
-    public init(config: RunConfig, items: [Item], fileHashes: [String: String]) {
+    public init(config: RunConfig, items: [Item], fileHashes: [String: String], configFile: String? = nil) {
         self.config = config
         self.items = items
         self.fileHashes = fileHashes
+        self.configFile = configFile
+    }
+
+    /// The run's id. The config file's own bytes are left out: its normalised content is
+    /// already in `config.canonicalJSON`, and leaving them out is what lets its `audit` block
+    /// (or its layout) change without making the same study a new run.
+    public var runID: String {
+        var hashes = fileHashes
+        if let configFile { hashes[configFile] = nil }
+        return RunIdentity.id(config: config, fileHashes: hashes)
     }
 }
 

@@ -113,4 +113,8 @@ public struct ArchiveOnlyModel: LanguageModel {
 public struct ModelUnavailable: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+
+    public init(message: String) {
+        self.message = message
+    }
 }

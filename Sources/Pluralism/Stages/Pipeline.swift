@@ -1,7 +1,7 @@
 import Corpus
 import Foundation
 
-/// The whole pipeline: ingest → comment → synthesize, over one corpus.
+/// The whole pipeline: ingest → comment → synthesize → audit, over one corpus.
 public enum Pipeline {
     /// What a run did, for the summary line and for tests.
     public struct Summary: Sendable {
@@ -27,6 +27,7 @@ public enum Pipeline {
         do {
             reports.append(try await Stages.comment(context))
             reports.append(try await Stages.synthesize(context))
+            reports.append(try await Stages.audit(context))
             try context.corpus.setRunStatus(id: context.runID, status: .finished)
         } catch {
             try? context.corpus.setRunStatus(id: context.runID, status: .failed)

@@ -22,6 +22,10 @@ public struct StageOptions: Sendable {
 /// scripted models.
 public typealias ModelSource = @Sendable (ModelSpec) throws -> any LanguageModel
 
+/// Loads the audit's sentence embedder. The CLI passes `ModelLoader.sentenceEmbedder`;
+/// tests pass small deterministic embedders.
+public typealias EmbedderSource = @Sendable () throws -> any SentenceEmbedder
+
 /// What every stage works on: the validated inputs, the corpus, the run's id, and the
 /// archived models (one per distinct model spec, created on first use so a stage that needs
 /// no model never loads one).
@@ -34,15 +38,32 @@ public final class StageContext: @unchecked Sendable {
     public let tally = CallTally()
 
     private let modelSource: ModelSource
+    private let embedderSource: EmbedderSource
     private let lock = NSLock()
     private var archivedModels: [ModelSpec: ArchivedModel] = [:]
+    private var loadedScorer: (any SupportScorer)?
 
-    public init(inputs: RunInputs, corpus: Corpus, options: StageOptions = StageOptions(), models: @escaping ModelSource) {
+    public init(inputs: RunInputs, corpus: Corpus, options: StageOptions = StageOptions(), models: @escaping ModelSource,
+                embedder: @escaping EmbedderSource = { throw ModelUnavailable(message: "no sentence embedder is configured") }) {
         self.inputs = inputs
         self.corpus = corpus
-        self.runID = RunIdentity.id(config: inputs.config, fileHashes: inputs.fileHashes)
+        self.runID = inputs.runID
         self.options = options
         self.modelSource = models
+        self.embedderSource = embedder
+    }
+
+    /// The audit's scorer as the config's `audit` block chooses it, created on first use:
+    /// the embedding model, or the judge model behind the call archive.
+    public func scorer() throws -> any SupportScorer {
+        if let loaded = lock.withLock({ loadedScorer }) { return loaded }
+        let scorer: any SupportScorer
+        switch config.audit.scorer {
+        case .embedding: scorer = EmbeddingScorer(embedder: try embedderSource())
+        case .judge: scorer = JudgeScorer(model: try archivedModel(for: config.audit.judgeModel ?? config.baseModel))
+        }
+        lock.withLock { loadedScorer = scorer }
+        return scorer
     }
 
     public var config: RunConfig { inputs.config }

@@ -14,7 +14,7 @@ public enum Stages {
     @discardableResult
     public static func ingest(_ inputs: RunInputs, into corpus: Corpus) throws -> RunRecord {
         let config = inputs.config
-        let runID = RunIdentity.id(config: config, fileHashes: inputs.fileHashes)
+        let runID = inputs.runID
         return try corpus.transaction {
             if let existing = try corpus.run(id: runID) { return existing }
             let run = RunRecord(
