@@ -5,11 +5,11 @@ import Pluralism
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run the whole pipeline: ingest, comment, synthesize.",
+        abstract: "Run the whole pipeline: ingest, comment, synthesize, audit.",
         discussion: """
         Validates the inputs, stores the run in the corpus, has every community comment on \
         every item of its pool, and has the base model synthesize each item with every \
-        method of the config. Every model call goes through the corpus's call archive: \
+        method of the config, then audits every answer (`pluralism help audit`). Every model call goes through the corpus's call archive: \
         running again does no finished work twice, an interrupted run resumes where it \
         stopped, and a changed config (say, one more community) is a new run in the same \
         corpus whose unchanged calls replay from the archive.
@@ -34,6 +34,7 @@ struct RunCommand: AsyncParsableCommand {
             print("  items \(summary.items), comments \(summary.comments), syntheses \(summary.syntheses)")
             print("  model calls: \(summary.freshCalls) fresh, \(summary.replayedCalls) replayed from the archive")
             for report in summary.stages { print("  " + describe(report)) }
+            print(AuditTable.render(try context.corpus.auditSummaries(runID: summary.runID)))
             print("  corpus: \(path)  (digest: pluralism corpus digest \(path) --run \(summary.runID))")
         } catch {
             throw ExitStatus.fail(error)
