@@ -627,7 +627,8 @@ final class PackedMatrix: @unchecked Sendable {
     /// Activation rows per register tile.
     static let tileRows = 6
     /// Activation rows per cache block: the block's rows (96 × 1536 floats at most) stay in
-    /// L2 while every panel of the thread's range passes over them.
+    /// L2 while the panels pass over them (the encoder hands out work as one panel of one
+    /// block at a time).
     static let blockRows = 96
 
     let rows: Int

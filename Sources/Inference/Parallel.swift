@@ -1,9 +1,11 @@
 import Dispatch
 import Foundation
 
-/// Spreads independent pieces of work over a fixed number of threads. Work is split by a
-/// fixed rule (contiguous, nearly equal ranges), and each piece writes only its own outputs,
-/// so results never depend on the thread count or on which thread ran first.
+/// Spreads independent pieces of work over a fixed number of threads. Each piece writes only
+/// its own outputs and computes them the same way on any thread, so results never depend on
+/// the thread count or on which thread ran first. `forEachRange` splits the work by a fixed
+/// rule (contiguous, nearly equal ranges); `forEachChunk` hands small chunks to whichever
+/// thread is free.
 struct Parallel: Sendable {
     let threads: Int
 

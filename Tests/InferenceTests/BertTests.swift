@@ -40,6 +40,24 @@ func dot(_ a: [Float], _ b: [Float]) -> Double {
     zip(a, b).reduce(0) { $0 + Double($1.0) * Double($1.1) }
 }
 
+@Suite struct ParallelChunkTests {
+    /// Every chunk runs exactly once, on a worker index below the thread count.
+    @Test func everyChunkRunsOnce() {
+        for (threads, count) in [(1, 10), (2, 0), (2, 1), (2, 57), (3, 200), (8, 5)] {
+            let runs = UnsafeMutablePointer<Int>.allocate(capacity: max(1, count))
+            runs.initialize(repeating: 0, count: max(1, count))
+            let workers = UnsafeMutablePointer<Int>.allocate(capacity: max(1, count))
+            defer { runs.deallocate(); workers.deallocate() }
+            Parallel(threads: threads).forEachChunk(count) { worker, chunk in
+                runs[chunk] += 1
+                workers[chunk] = worker
+            }
+            #expect((0..<count).allSatisfy { runs[$0] == 1 }, "\(threads) threads, \(count) chunks")
+            #expect((0..<count).allSatisfy { workers[$0] >= 0 && workers[$0] < threads })
+        }
+    }
+}
+
 @Suite struct DenseKernelTests {
     static func random(_ count: Int, _ rng: inout SeededRandom, scale: Float = 1) -> [Float] {
         (0..<count).map { _ in Float(rng.nextUnitDouble() * 2 - 1) * scale }
