@@ -69,6 +69,7 @@ final class BertModel: @unchecked Sendable {
         let intermediate = try shape("encoder.layer.0.intermediate.dense.weight")[0]
         var layerCount = 0
         while file.tensor(named: "encoder.layer.\(layerCount).attention.self.query.weight") != nil { layerCount += 1 }
+        guard layerCount > 0 else { throw SafetensorsError.missingTensor(path: file.path, name: "encoder.layer.0.attention.self.query.weight") }
         let c = BertConfig(hiddenSize: hidden, layerCount: layerCount, headCount: headCount,
                            intermediateSize: intermediate, maximumPositions: positions,
                            vocabularySize: words[0], normEpsilon: normEpsilon)
@@ -90,8 +91,8 @@ final class BertModel: @unchecked Sendable {
 
         wordEmbeddings = try file.f32Data("embeddings.word_embeddings.weight", shape: [c.vocabularySize, hidden]).1
         positionEmbeddings = try file.floats("embeddings.position_embeddings.weight", shape: [positions, hidden])
-        let types = try shape("embeddings.token_type_embeddings.weight")
-        tokenTypeEmbedding = Array(try file.floats("embeddings.token_type_embeddings.weight", shape: types).prefix(hidden))
+        let types = try shape("embeddings.token_type_embeddings.weight")[0]
+        tokenTypeEmbedding = Array(try file.floats("embeddings.token_type_embeddings.weight", shape: [types, hidden]).prefix(hidden))
         embeddingNorm = try norm("embeddings.LayerNorm")
         layers = try (0..<layerCount).map { l in
             let p = "encoder.layer.\(l)."
@@ -104,7 +105,6 @@ final class BertModel: @unchecked Sendable {
                 output: try linear([p + "output.dense"], rows: hidden, columns: intermediate),
                 outputNorm: try norm(p + "output.LayerNorm"))
         }
-        guard layerCount > 0 else { throw SafetensorsError.missingTensor(path: file.path, name: "encoder.layer.0.attention.self.query.weight") }
         self.file = file
         self.config = c
     }
@@ -180,6 +180,7 @@ extension BertModel {
     /// x = LayerNorm(word[token] + type[0] + position[p]), summed in PyTorch's order.
     func embed(_ token: Int32, position: Int, into x: UnsafeMutablePointer<Float>) {
         let dim = config.hiddenSize
+        precondition(token >= 0 && Int(token) < config.vocabularySize, "token id \(token) outside the vocabulary")
         let word = wordEmbeddings + 4 * Int(token) * dim
         for j in 0..<dim {
             x[j] = (word.loadUnaligned(fromByteOffset: 4 * j, as: Float.self) + tokenTypeEmbedding[j])
