@@ -6,6 +6,9 @@ public struct EmbeddingBenchmark: Sendable, Codable {
     public struct Run: Sendable, Codable {
         public var threads: Int
         public var seconds: Double
+        /// Processor time of the whole process (all threads) during the run: on a machine
+        /// shared with other work, wall time alone says little about the threads' own speed.
+        public var cpuSeconds: Double
         public var sentencesPerSecond: Double
         public var tokensPerSecond: Double
     }
@@ -41,18 +44,30 @@ public struct EmbeddingBenchmark: Sendable, Codable {
             let encoder = try SentenceEncoder(modelPath: modelPath, vocabularyPath: vocabularyPath, threads: threads)
             _ = encoder.embed(["A short warm-up sentence."])
             progress("embedding \(count) sentences on \(threads) thread(s)")
-            let start = Date()
+            let start = Date(), startCPU = processorSeconds()
             let embeddings = encoder.embed(texts)
-            let seconds = Date().timeIntervalSince(start)
+            let seconds = Date().timeIntervalSince(start), cpuSeconds = processorSeconds() - startCPU
             tokens = embeddings.reduce(0) { $0 + $1.tokenCount }
             let vectors = embeddings.map(\.vector)
             if let first, first != vectors { identical = false }
             if first == nil { first = vectors }
-            runs.append(Run(threads: threads, seconds: seconds, sentencesPerSecond: Double(count) / seconds,
+            runs.append(Run(threads: threads, seconds: seconds, cpuSeconds: cpuSeconds, sentencesPerSecond: Double(count) / seconds,
                             tokensPerSecond: Double(tokens) / seconds))
         }
         return EmbeddingBenchmark(sentences: count, meanTokens: Double(tokens) / Double(max(1, count)), runs: runs,
                                   identicalAcrossThreadCounts: identical)
+    }
+
+    /// User plus system time of this process so far.
+    static func processorSeconds() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     static let wordList = [

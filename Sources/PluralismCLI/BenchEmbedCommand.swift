@@ -9,8 +9,10 @@ struct BenchEmbedCommand: AsyncParsableCommand {
         discussion: """
         Embeds one batch of synthetic sentences (10 to 40 words drawn from a fixed word list by \
         a seeded generator, so every machine embeds the same batch) at each thread count, after \
-        a one-sentence warm-up, and prints sentences/s and tokens/s. Also reports whether the \
-        thread counts gave bit-identical embeddings (they must). Figures only.
+        a one-sentence warm-up, and prints sentences/s and tokens/s, with the processor time \
+        used (on a machine busy with other work, threads wait for a core and wall time \
+        overstates their cost). Also reports whether the thread counts gave bit-identical \
+        embeddings (they must). Figures only.
 
         Examples:
           pluralism bench embed
@@ -49,8 +51,8 @@ struct BenchEmbedCommand: AsyncParsableCommand {
             } else {
                 print(String(format: "%d sentences, %.1f tokens each on average", figures.sentences, figures.meanTokens))
                 for run in figures.runs {
-                    print(String(format: "threads %-3d  %7.1f sentences/s  %8.0f tokens/s  (%.2f s)",
-                                 run.threads, run.sentencesPerSecond, run.tokensPerSecond, run.seconds))
+                    print(String(format: "threads %-3d  %7.1f sentences/s  %8.0f tokens/s  (%.2f s, %.2f s of processor time)",
+                                 run.threads, run.sentencesPerSecond, run.tokensPerSecond, run.seconds, run.cpuSeconds))
                 }
                 print("embeddings identical across thread counts: \(figures.identicalAcrossThreadCounts ? "yes" : "NO")")
             }
