@@ -114,9 +114,9 @@ final class BertModel: @unchecked Sendable {
 final class BertWorkspace {
     let capacity: Int
     let x, queryKeyValue, context, projected, intermediate: UnsafeMutablePointer<Float>
-    /// One row of attention scores per thread.
-    let scores: UnsafeMutablePointer<Float>
-    let scoreStride: Int
+    /// Attention scratch (transposed keys, scores) for each thread.
+    let scratch: UnsafeMutablePointer<Float>
+    let scratchStride: Int
 
     init(config c: BertConfig, capacity: Int, threads: Int) {
         self.capacity = capacity
@@ -130,12 +130,12 @@ final class BertWorkspace {
         context = buffer(capacity * c.hiddenSize)
         projected = buffer(capacity * c.hiddenSize)
         intermediate = buffer(capacity * c.intermediateSize)
-        scoreStride = c.maximumPositions
-        scores = buffer(max(1, threads) * c.maximumPositions)
+        scratchStride = attentionScratch(count: c.maximumPositions, dimensions: c.headDimension)
+        scratch = buffer(max(1, threads) * scratchStride)
     }
 
     deinit {
-        for p in [x, queryKeyValue, context, projected, intermediate, scores] { p.deallocate() }
+        for p in [x, queryKeyValue, context, projected, intermediate, scratch] { p.deallocate() }
     }
 }
 
@@ -234,18 +234,12 @@ extension BertModel {
         let dim = c.hiddenSize, headDim = c.headDimension, stride = 3 * dim
         let scale = 1 / Float(headDim).squareRoot()
         parallel.forEachChunk(starts.count) { worker, s in
-            let scores = w.scores + worker * w.scoreStride
-            let start = starts[s], length = lengths[s]
+            let rows = w.queryKeyValue + starts[s] * stride
             for h in 0..<c.headCount {
-                let keys = w.queryKeyValue + start * stride + dim + h * headDim
-                let values = w.queryKeyValue + start * stride + 2 * dim + h * headDim
-                for i in start..<start + length {
-                    attentionScores(w.queryKeyValue + i * stride + h * headDim, keys: keys, stride: stride, count: length,
-                                    dimensions: headDim, scale: scale, into: scores)
-                    let sum = softmaxNumerators(scores, count: length)
-                    weightedSum(values, stride: stride, weights: scores, count: length, dimensions: headDim,
-                                scale: 1 / sum, into: w.context + i * dim + h * headDim)
-                }
+                attendHead(q: rows + h * headDim, k: rows + dim + h * headDim, v: rows + 2 * dim + h * headDim,
+                           stride: stride, count: lengths[s], dimensions: headDim, scale: scale,
+                           scratch: w.scratch + worker * w.scratchStride,
+                           into: w.context + starts[s] * dim + h * headDim, outStride: dim)
             }
         }
     }

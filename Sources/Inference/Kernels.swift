@@ -855,3 +855,140 @@ func referenceGELU(_ x: Float) -> Float {
     let v = Double(x)
     return Float(0.5 * v * (1 + erf(v / 2.0.squareRoot())))
 }
+
+/// Bidirectional attention of one head over one sequence of `count` tokens: for every query
+/// i, out_i = Σ_j softmax_j(scale · q_i · k_j) · v_j. Row t of the queries, keys and values
+/// starts at `q`, `k`, `v` + t · `stride`; `dimensions` is a multiple of 8.
+///
+/// The keys are first transposed into `scratch` so that a query meets eight keys per SIMD
+/// step (a broadcast query element times eight keys' elements), two queries at a time to
+/// share each load; the weighted sum likewise takes two queries per pass over the values.
+/// Every score and output is one FMA chain in a fixed order, whichever pass computes it.
+/// `scratch` holds `attentionScratch(count:dimensions:)` floats.
+func attendHead(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int,
+                count: Int, dimensions: Int, scale: Float,
+                scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>, outStride: Int) {
+    let padded = paddedKeys(count)
+    let kt = scratch
+    for d in 0..<dimensions {
+        let row = kt + d * padded
+        for j in 0..<count { row[j] = k[j * stride + d] }
+        for j in count..<padded { row[j] = 0 }
+    }
+    let s0 = scratch + dimensions * padded, s1 = s0 + padded
+    var i = 0
+    while i < count {
+        let pair = count - i >= 2
+        var j = 0
+        while j < padded {
+            if pair {
+                scoreGroup(queries: 2, q + i * stride, q + (i + 1) * stride, kt + j, padded, dimensions, scale, s0 + j, s1 + j)
+            } else {
+                scoreGroup(queries: 1, q + i * stride, q + i * stride, kt + j, padded, dimensions, scale, s0 + j, s1 + j)
+            }
+            j += 32
+        }
+        let inverse0 = 1 / softmaxNumerators(s0, count: count)
+        let inverse1 = pair ? 1 / softmaxNumerators(s1, count: count) : 0
+        var segment = 0
+        while segment < dimensions {
+            let o0 = out + i * outStride + segment, o1 = out + (pair ? i + 1 : i) * outStride + segment
+            if pair {
+                weightedGroup(queries: 2, v + segment, stride, count, min(32, dimensions - segment), s0, s1, inverse0, inverse1, o0, o1)
+            } else {
+                weightedGroup(queries: 1, v + segment, stride, count, min(32, dimensions - segment), s0, s0, inverse0, inverse0, o0, o0)
+            }
+            segment += 32
+        }
+        i += pair ? 2 : 1
+    }
+}
+
+/// Keys rounded up to whole groups of 32 (the score kernel's width).
+func paddedKeys(_ count: Int) -> Int { (count + 31) / 32 * 32 }
+
+/// Floats of scratch `attendHead` needs: the transposed keys and two rows of scores.
+func attentionScratch(count: Int, dimensions: Int) -> Int { (dimensions + 2) * paddedKeys(count) }
+
+/// Scores of one or two queries against 32 keys: s[j] = scale · Σ_d q[d] · kt[d][j].
+@inline(__always)
+private func scoreGroup(queries Q: Int, _ q0: UnsafePointer<Float>, _ q1: UnsafePointer<Float>,
+                        _ kt: UnsafePointer<Float>, _ ktStride: Int, _ dimensions: Int, _ scale: Float,
+                        _ s0: UnsafeMutablePointer<Float>, _ s1: UnsafeMutablePointer<Float>) {
+    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+    var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+    var kp = UnsafeRawPointer(kt)
+    for d in 0..<dimensions {
+        let k0 = kp.loadUnaligned(as: SIMD8<Float>.self)
+        let k1 = kp.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        let k2 = kp.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
+        let k3 = kp.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+        let x = SIMD8<Float>(repeating: q0[d])
+        a0 = a0.addingProduct(x, k0)
+        a1 = a1.addingProduct(x, k1)
+        a2 = a2.addingProduct(x, k2)
+        a3 = a3.addingProduct(x, k3)
+        if Q == 2 {
+            let y = SIMD8<Float>(repeating: q1[d])
+            b0 = b0.addingProduct(y, k0)
+            b1 = b1.addingProduct(y, k1)
+            b2 = b2.addingProduct(y, k2)
+            b3 = b3.addingProduct(y, k3)
+        }
+        kp += 4 * ktStride
+    }
+    let sc = SIMD8<Float>(repeating: scale)
+    let o0 = UnsafeMutableRawPointer(s0), o1 = UnsafeMutableRawPointer(s1)
+    for (n, a) in [a0, a1, a2, a3].enumerated() { o0.storeBytes(of: a * sc, toByteOffset: 32 * n, as: SIMD8<Float>.self) }
+    if Q == 2 {
+        for (n, b) in [b0, b1, b2, b3].enumerated() { o1.storeBytes(of: b * sc, toByteOffset: 32 * n, as: SIMD8<Float>.self) }
+    }
+}
+
+/// out = inverse · Σ_j p[j] · v_j over `width` (8...32) dimensions, for one or two rows of
+/// weights.
+@inline(__always)
+private func weightedGroup(queries Q: Int, _ v: UnsafePointer<Float>, _ stride: Int, _ count: Int, _ width: Int,
+                           _ p0: UnsafePointer<Float>, _ p1: UnsafePointer<Float>, _ inverse0: Float, _ inverse1: Float,
+                           _ out0: UnsafeMutablePointer<Float>, _ out1: UnsafeMutablePointer<Float>) {
+    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+    var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+    var vp = UnsafeRawPointer(v)
+    for j in 0..<count {
+        let v0 = lane(vp, 0, width), v1 = lane(vp, 1, width), v2 = lane(vp, 2, width), v3 = lane(vp, 3, width)
+        let x = SIMD8<Float>(repeating: p0[j])
+        a0 = a0.addingProduct(x, v0)
+        a1 = a1.addingProduct(x, v1)
+        a2 = a2.addingProduct(x, v2)
+        a3 = a3.addingProduct(x, v3)
+        if Q == 2 {
+            let y = SIMD8<Float>(repeating: p1[j])
+            b0 = b0.addingProduct(y, v0)
+            b1 = b1.addingProduct(y, v1)
+            b2 = b2.addingProduct(y, v2)
+            b3 = b3.addingProduct(y, v3)
+        }
+        vp += 4 * stride
+    }
+    let i0 = SIMD8<Float>(repeating: inverse0), i1 = SIMD8<Float>(repeating: inverse1)
+    let o0 = UnsafeMutableRawPointer(out0), o1 = UnsafeMutableRawPointer(out1)
+    for (n, a) in [a0, a1, a2, a3].enumerated() where n * 8 < width {
+        o0.storeBytes(of: a * i0, toByteOffset: 32 * n, as: SIMD8<Float>.self)
+    }
+    if Q == 2 {
+        for (n, b) in [b0, b1, b2, b3].enumerated() where n * 8 < width {
+            o1.storeBytes(of: b * i1, toByteOffset: 32 * n, as: SIMD8<Float>.self)
+        }
+    }
+}
+
+/// Reference attention of one head in Double: plain dot products, softmax, weighted sum.
+func referenceAttention(q: [[Float]], k: [[Float]], v: [[Float]], scale: Float) -> [[Float]] {
+    q.map { query in
+        let scores = k.map { key in Double(scale) * zip(query, key).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } }
+        let top = scores.max() ?? 0
+        let weights = scores.map { exp($0 - top) }
+        let total = weights.reduce(0, +)
+        return (0..<(v.first?.count ?? 0)).map { d in Float(zip(weights, v).reduce(0.0) { $0 + $1.0 * Double($1.1[d]) } / total) }
+    }
+}

@@ -119,6 +119,30 @@ func dot(_ a: [Float], _ b: [Float]) -> Double {
         return (0..<x.count).map { Array(out[$0 * matrix.rows..<($0 + 1) * matrix.rows]) }
     }
 
+    @Test func attentionMatchesTheReference() throws {
+        var rng = SeededRandom(seed: 14)
+        for (count, dimensions) in [(1, 32), (2, 8), (7, 32), (33, 32), (64, 16), (70, 40), (256, 32)] {
+            let stride = 3 * dimensions + 5
+            let rows = (0..<count).map { _ in Self.random(stride, &rng, scale: 2) }
+            func part(_ offset: Int) -> [[Float]] { rows.map { Array($0[offset..<offset + dimensions]) } }
+            let scale = 1 / Float(dimensions).squareRoot()
+            let expected = referenceAttention(q: part(0), k: part(dimensions), v: part(2 * dimensions), scale: scale)
+            let flat = rows.flatMap { $0 }
+            var out = [Float](repeating: .nan, count: count * dimensions)
+            var scratch = [Float](repeating: .nan, count: attentionScratch(count: count, dimensions: dimensions))
+            flat.withUnsafeBufferPointer { p in
+                let base = p.baseAddress!
+                attendHead(q: base, k: base + dimensions, v: base + 2 * dimensions, stride: stride, count: count,
+                           dimensions: dimensions, scale: scale, scratch: &scratch, into: &out, outStride: dimensions)
+            }
+            var worst: Float = 0
+            for i in 0..<count {
+                for d in 0..<dimensions { worst = max(worst, abs(out[i * dimensions + d] - expected[i][d])) }
+            }
+            #expect(worst < 2e-6, "\(count) tokens × \(dimensions): max error \(worst)")
+        }
+    }
+
     @Test func layerNormMatchesTheReference() throws {
         var rng = SeededRandom(seed: 13)
         for (offset, spread) in [(Float(0), Float(1)), (3, 0.5), (-2, 4)] {
