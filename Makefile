@@ -1,6 +1,6 @@
 # The two commands a new user needs (see README.md):
-#   make run    set up, build, fetch the embedded model, run the pipeline on inputs/
-#   make test   set up, build, fetch the embedded model, run the tests
+#   make run    set up, build, fetch the embedded models, run the pipeline on inputs/
+#   make test   set up, build, fetch the embedded models, run the tests
 #
 # Everything is built once, in release mode with testing enabled, so the CLI and the test
 # suite share one build (numeric code is 10-100x slower in debug builds).
@@ -28,6 +28,7 @@ test: model
 
 bench: model
 	$(BIN) bench engine
+	$(BIN) bench embed
 	$(BIN) bench pipeline
 
 clean:

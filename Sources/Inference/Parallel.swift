@@ -1,8 +1,11 @@
 import Dispatch
+import Foundation
 
-/// Spreads independent pieces of work over a fixed number of threads. Work is split by a
-/// fixed rule (contiguous, nearly equal ranges), and each piece writes only its own outputs,
-/// so results never depend on the thread count or on which thread ran first.
+/// Spreads independent pieces of work over a fixed number of threads. Each piece writes only
+/// its own outputs and computes them the same way on any thread, so results never depend on
+/// the thread count or on which thread ran first. `forEachRange` splits the work by a fixed
+/// rule (contiguous, nearly equal ranges); `forEachChunk` hands small chunks to whichever
+/// thread is free.
 struct Parallel: Sendable {
     let threads: Int
 
@@ -32,6 +35,24 @@ struct Parallel: Sendable {
         }
     }
 
+    /// Runs `body(worker, chunk)` once for every chunk in `0..<count`, handing the chunks out
+    /// in order to whichever thread is free (`worker` < `threads`, for per-thread scratch).
+    /// Which thread computes a chunk then depends on timing, so use it only where a chunk's
+    /// outputs do not depend on the thread computing them; in exchange a thread slowed down
+    /// (by other processes on a shared machine) holds up only its current chunk, not a fixed
+    /// share of the work while the other threads wait for it.
+    func forEachChunk(_ count: Int, _ body: (Int, Int) -> Void) {
+        let workers = min(threads, count)
+        guard workers > 1 else {
+            for chunk in 0..<count { body(0, chunk) }
+            return
+        }
+        let dispenser = ChunkDispenser(count: count)
+        run(parts: workers) { worker in
+            while let chunk = dispenser.next() { body(worker, chunk) }
+        }
+    }
+
     static func range(part: Int, of parts: Int, count: Int, granularity: Int) -> Range<Int> {
         let units = (count + granularity - 1) / granularity
         let lower = min(count, units * part / parts * granularity)
@@ -45,4 +66,22 @@ struct Parallel: Sendable {
 struct UnsafeSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+/// Hands out 0, 1, 2, … up to a count, each once, to any thread. A lock is plenty: a chunk is
+/// thousands of times longer than taking the lock.
+private final class ChunkDispenser: @unchecked Sendable {
+    private let count: Int
+    private var taken = 0
+    private let lock = NSLock()
+
+    init(count: Int) { self.count = count }
+
+    func next() -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard taken < count else { return nil }
+        taken += 1
+        return taken - 1
+    }
 }

@@ -25,6 +25,7 @@ struct PluralismCommand: AsyncParsableCommand {
             CorpusCommand.self,
             ModelsCommand.self,
             GenerateCommand.self,
+            EmbedCommand.self,
             BenchCommand.self,
         ]
     )

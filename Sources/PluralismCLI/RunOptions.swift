@@ -53,6 +53,23 @@ struct ExecutionOptions: ParsableArguments {
     }
 }
 
+/// Where the engine's models are and how many threads it uses, for the commands that load a
+/// model outside a run (`embed`, `bench embed`).
+struct EngineOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Threads of the engine (default: all cores). Results do not depend on it.", valueName: "n"))
+    var threads: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Where model files are (default: $PLURALISM_MODEL_DIR, else ~/.cache/pluralism/models).", valueName: "dir"))
+    var modelDir: String?
+
+    var store: ModelStore { ModelStore(directory: modelDir) }
+    var threadCount: Int { threads ?? ProcessInfo.processInfo.activeProcessorCount }
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+}
+
 enum CorpusLocation {
     /// Where a run's corpus goes unless `--corpus` says otherwise.
     static func defaultPath(runName: String) -> String { "runs/\(runName)/corpus.sqlite" }
@@ -88,7 +105,8 @@ enum ExitStatus {
     static func code(for error: Error) -> Int32 {
         switch error {
         case is InputErrors: invalidInputs
-        case is ModelStoreError, is ModelUnavailable, is ModelCallError, is ArchiveMiss, is GGUFError, is EngineError:
+        case is ModelStoreError, is ModelUnavailable, is ModelCallError, is ArchiveMiss, is GGUFError, is EngineError,
+             is SafetensorsError, is WordPieceError:
             modelUnavailable
         case is CorpusError, is DatabaseError, is CorruptArchiveEntry: corpusIO
         case is StageError, is ExportError: usage

@@ -95,6 +95,27 @@ import Testing
         #expect(lines.contains { $0.contains("nothing to do") })
     }
 
+    /// Several files of one package, all present: every path comes back, in order, and pip
+    /// never runs (the package does not exist).
+    @Test func fetchOfSeveralFilesLeavesVerifiedFilesAlone() throws {
+        let folder = try Self.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = ModelStore(directory: folder)
+        let contents = [Array("weights".utf8), Array("vocabulary".utf8)]
+        let entries = contents.enumerated().map { i, content in
+            ModelStore.Entry(fileName: "part\(i).bin", pipPackage: "no-such-package-for-tests==0.0.0",
+                             wheelMember: "fake/part\(i).bin", sha256: SHA256.hex(content))
+        }
+        for (entry, content) in zip(entries, contents) {
+            try Data(content).write(to: URL(fileURLWithPath: store.path(for: entry)))
+        }
+        var lines: [String] = []
+        let paths = try store.fetch(entries + [entries[0]]) { lines.append($0) }
+        #expect(paths == [store.path(for: entries[0]), store.path(for: entries[1]), store.path(for: entries[0])])
+        #expect(lines.filter { $0.contains("nothing to do") }.count == 2)
+        #expect(!lines.contains { $0.contains("pip") })
+    }
+
     @Test func fileHashStreamsAcrossChunks() throws {
         let folder = try Self.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
