@@ -28,7 +28,7 @@ test: model
 
 bench: model
 	$(BIN) bench engine
-	$(BIN) bench embed
+	$(BIN) bench audit
 	$(BIN) bench pipeline
 
 clean:

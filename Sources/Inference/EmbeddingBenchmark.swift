@@ -1,7 +1,7 @@
 // Sentence encoder throughput: a fixed batch of synthetic sentences at several thread counts.
 import Foundation
 
-/// What `pluralism bench embed` measures. Figures only; nothing is asserted.
+/// What `pluralism bench audit` measures. Figures only; nothing is asserted.
 public struct EmbeddingBenchmark: Sendable, Codable {
     public struct Run: Sendable, Codable {
         public var threads: Int

@@ -27,7 +27,7 @@ struct RunOptions: ParsableArguments {
         let context = StageContext(
             inputs: inputs, corpus: corpus,
             options: StageOptions(replayOnly: replayOnly, batchSize: execution.batchSize, quiet: execution.quiet),
-            models: { try loader.model(for: $0) })
+            models: { try loader.model(for: $0) }, embedder: { try loader.sentenceEmbedder() })
         return (context, path)
     }
 }
@@ -54,7 +54,7 @@ struct ExecutionOptions: ParsableArguments {
 }
 
 /// Where the engine's models are and how many threads it uses, for the commands that load a
-/// model outside a run (`embed`, `bench embed`).
+/// model outside a run (`embed`, `bench audit`).
 struct EngineOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Threads of the engine (default: all cores). Results do not depend on it.", valueName: "n"))
     var threads: Int?

@@ -16,6 +16,7 @@ import Testing
     static let calls = 23
 
     static let modelPath = ModelStore().path(for: ModelStore.defaultModel)
+    static let encoderPaths = [ModelStore.sentenceModel, ModelStore.sentenceVocabulary].map { ModelStore().path(for: $0) }
     static var engineTestsEnabled: Bool {
         #if DEBUG
         // Debug builds run the engine 10-100× slower: opt in explicitly.
@@ -23,7 +24,7 @@ import Testing
         #else
         let optimised = true
         #endif
-        return optimised && FileManager.default.fileExists(atPath: modelPath)
+        return optimised && ([modelPath] + encoderPaths).allSatisfy { FileManager.default.fileExists(atPath: $0) }
     }
 
     @Test func theFixtureFilesRunWithAScriptedModel() async throws {
@@ -44,13 +45,13 @@ import Testing
     }
 
     @Test(.enabled(if: PipelineEngineTests.engineTestsEnabled,
-                   "needs the model file (fetch it with `pluralism models fetch`) and a release build (swift test -c release -Xswiftc -enable-testing), or PLURALISM_SLOW_TESTS=1"))
+                   "needs the model files (fetch them with `pluralism models fetch`) and a release build (swift test -c release -Xswiftc -enable-testing), or PLURALISM_SLOW_TESTS=1"))
     func aTinyRunWithTheEmbeddedEngineCompletesAndReplays() async throws {
         let inputs = try InputLoader.load(configPath: Self.configPath)
         let corpus = try PipelineFixture.temporaryCorpus()
         let loader = ModelLoader()
         let context = StageContext(inputs: inputs, corpus: corpus, options: StageOptions(batchSize: 8),
-                                   models: { try loader.model(for: $0) }, embedder: { WordEmbedder() })
+                                   models: { try loader.model(for: $0) }, embedder: { try loader.sentenceEmbedder() })
         let first = try await Pipeline.run(context)
         #expect(first.freshCalls == Self.calls)
         #expect(first.comments == 6)
@@ -60,14 +61,19 @@ import Testing
         let mixed = try #require(try corpus.distributions(runID: first.runID, itemID: "di-bus", method: "distributional")
             .first { $0.community == "" })
         #expect(abs(mixed.probabilities.reduce(0, +) - 1) < 1e-9)
+        // The audit scored every answer with the real sentence encoder.
+        let audits = try corpus.audits(runID: first.runID)
+        #expect(Set(audits.map(\.method)).count == 6)
+        #expect(audits.contains { $0.metric == "faithfulness" && $0.score != nil })
+        #expect(try corpus.auditScorer(runID: first.runID)?.model.hasPrefix("all-MiniLM-L6-v2@") == true)
 
-        let again = try await Pipeline.run(StageContext(inputs: inputs, corpus: corpus, models: { try loader.model(for: $0) }, embedder: { WordEmbedder() }))
+        let again = try await Pipeline.run(StageContext(inputs: inputs, corpus: corpus, models: { try loader.model(for: $0) }, embedder: { try loader.sentenceEmbedder() }))
         #expect(again.freshCalls == 0)
 
         var renamed = inputs
         renamed.config.name = "pipeline-fixture-replay"
         let replay = try await Pipeline.run(StageContext(inputs: renamed, corpus: corpus, options: StageOptions(replayOnly: true),
-                                                         models: { try loader.model(for: $0) }, embedder: { WordEmbedder() }))
+                                                         models: { try loader.model(for: $0) }, embedder: { try loader.sentenceEmbedder() }))
         #expect(replay.freshCalls == 0)
         #expect(replay.replayedCalls == Self.calls)
         #expect(try corpus.digest(runID: replay.runID) == corpus.digest(runID: first.runID))
@@ -77,7 +83,7 @@ import Testing
     /// one on a single thread in small batches and one on two threads in large batches, store
     /// the same content.
     @Test(.enabled(if: PipelineEngineTests.engineTestsEnabled,
-                   "needs the model file (fetch it with `pluralism models fetch`) and a release build"))
+                   "needs the model files (fetch them with `pluralism models fetch`) and a release build"))
     func twoFreshEngineRunsGiveTheSameDigestWhateverThreadsAndBatches() async throws {
         let inputs = try InputLoader.load(configPath: Self.configPath)
         var digests: [String] = []
@@ -86,7 +92,7 @@ import Testing
             let loader = ModelLoader(threads: threads)
             let summary = try await Pipeline.run(StageContext(inputs: inputs, corpus: corpus,
                                                               options: StageOptions(batchSize: batchSize),
-                                                              models: { try loader.model(for: $0) }, embedder: { WordEmbedder() }))
+                                                              models: { try loader.model(for: $0) }, embedder: { try loader.sentenceEmbedder() }))
             #expect(summary.freshCalls == Self.calls)
             digests.append(try corpus.digest(runID: summary.runID))
         }

@@ -13,6 +13,7 @@ public final class ModelLoader: @unchecked Sendable {
     private let environment: [String: String]
     private let lock = NSLock()
     private var engines: [String: EmbeddedModel] = [:]
+    private var encoder: EncoderEmbedder?
 
     /// - Parameters:
     ///   - modelDirectory: where GGUF files live; nil means `$PLURALISM_MODEL_DIR`, else
@@ -54,6 +55,17 @@ public final class ModelLoader: @unchecked Sendable {
                                          maxInFlight: spec.maxInFlight ?? ModelSpec.defaultMaxInFlight)
         default:
             throw ModelUnavailable(message: "unknown backend \"\(spec.backend)\"")
+        }
+    }
+
+    /// The audit's sentence embedder: all-MiniLM-L6-v2 from the store, loaded once.
+    public func sentenceEmbedder() throws -> any SentenceEmbedder {
+        try lock.withLock {
+            if let encoder { return encoder }
+            let loaded = EncoderEmbedder(encoder: try SentenceEncoder.load(
+                store: store, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount))
+            encoder = loaded
+            return loaded
         }
     }
 
@@ -117,4 +129,11 @@ public struct ModelUnavailable: Error, CustomStringConvertible {
     public init(message: String) {
         self.message = message
     }
+}
+
+/// The embedded sentence encoder as the audit's embedder.
+struct EncoderEmbedder: SentenceEmbedder {
+    let encoder: SentenceEncoder
+    var fingerprint: String { encoder.fingerprint }
+    func embed(_ texts: [String]) throws -> [[Float]] { encoder.embed(texts).map(\.vector) }
 }
