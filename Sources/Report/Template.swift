@@ -1,0 +1,382 @@
+import CLibXML2
+import Foundation
+
+/// The marker attributes a template may use. A template is plain HTML5 a designer can open in
+/// a browser; markers say where a page's values go, and are removed from the rendered page.
+///
+/// | marker | on | does |
+/// |---|---|---|
+/// | `data-text="slot"` | any element but `script`, `style` and void elements | replaces the element's content with the slot's text |
+/// | `data-title="slot"` | any element | sets `title` (a tooltip) to the slot's text |
+/// | `data-href="slot"` | `a`, `link` | sets `href` to the slot's link |
+/// | `data-repeat="slot"` | any element inside `body` | one copy of the element per row of the slot's list; markers on and inside it read the row first |
+/// | `data-if="slot"`, `data-unless="slot"` | any element inside `body` | keeps the element only when the slot's flag is true (false) |
+/// | `data-class="slot"` | any element | adds the slot's class names |
+/// | `data-id="slot"` | any element | sets `id` (an anchor) |
+/// | `data-chart="slot"` | any non-void element | replaces the content with the slot's chart, as inline SVG |
+public enum Marker: String, CaseIterable, Sendable {
+    case text = "data-text", title = "data-title", href = "data-href", repeats = "data-repeat"
+    case showIf = "data-if", showUnless = "data-unless", classes = "data-class", anchor = "data-id", chart = "data-chart"
+
+    /// The kind of slot the marker reads.
+    var kind: SlotSchema.Kind {
+        switch self {
+        case .text, .title: .text
+        case .href: .link
+        case .repeats: .list(SlotSchema([:]))
+        case .showIf, .showUnless: .flag
+        case .classes: .classes
+        case .anchor: .anchor
+        case .chart: .chart
+        }
+    }
+}
+
+/// The slots a page offers: for each name, what kind of value it is. Rows of a list have
+/// slots of their own; a marker inside a repeated element looks in the row first, then
+/// outwards.
+public struct SlotSchema: Sendable {
+    public indirect enum Kind: Sendable {
+        case text, link, flag, classes, anchor, chart
+        case list(SlotSchema)
+
+        var name: String {
+            switch self {
+            case .text: "text"
+            case .link: "link"
+            case .flag: "flag"
+            case .classes: "class list"
+            case .anchor: "anchor"
+            case .chart: "chart"
+            case .list: "list"
+            }
+        }
+
+        func matches(_ other: Kind) -> Bool {
+            switch (self, other) {
+            case (.text, .text), (.link, .link), (.flag, .flag), (.classes, .classes), (.anchor, .anchor), (.chart, .chart),
+                 (.list, .list): true
+            default: false
+            }
+        }
+    }
+
+    public let slots: [String: Kind]
+    /// Slots every template of the page must use (the links that keep the site connected,
+    /// the content the page is for): leaving one out is an error, not a silently thinner page.
+    public let required: Set<String>
+
+    public init(_ slots: [String: Kind], required: Set<String> = []) {
+        self.slots = slots
+        self.required = required
+    }
+}
+
+/// The values of one scope of a page (the page itself, or one row of a list).
+public struct Slots: Sendable {
+    public enum Value: Sendable {
+        case text(String)
+        /// An href, already relative to the page (`SitePath.href(from:)`) or an in-page `#anchor`.
+        case link(String)
+        case flag(Bool)
+        case classes([String])
+        case anchor(String)
+        case chart(any Chart)
+        case list([Slots])
+    }
+
+    var values: [String: Value] = [:]
+
+    public init() {}
+
+    public subscript(name: String) -> Value? {
+        get { values[name] }
+        set { values[name] = newValue }
+    }
+
+    public mutating func text(_ name: String, _ text: String) { values[name] = .text(text) }
+    public mutating func link(_ name: String, _ href: String) { values[name] = .link(href) }
+    public mutating func flag(_ name: String, _ flag: Bool) { values[name] = .flag(flag) }
+    public mutating func classes(_ name: String, _ classes: [String]) { values[name] = .classes(classes) }
+    public mutating func anchor(_ name: String, _ id: String) { values[name] = .anchor(id) }
+    public mutating func chart(_ name: String, _ chart: any Chart) { values[name] = .chart(chart) }
+    public mutating func list(_ name: String, _ rows: [Slots]) { values[name] = .list(rows) }
+}
+
+/// Something drawn as inline SVG into a page's DOM.
+public protocol Chart: Sendable {
+    /// Appends the chart's `<svg>` to `container`.
+    func draw(into container: HTMLNode)
+}
+
+/// A problem with a template, located as `file:line: marker: message`.
+public struct TemplateError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var file: String
+    public var line: Int
+    /// The marker as written (`data-text="title"`), or `html` for a parse problem.
+    public var marker: String
+    public var message: String
+
+    public var description: String { "\(file):\(line): \(marker): \(message)" }
+}
+
+/// Every problem found in a set of templates, reported together.
+public struct TemplateErrors: Error, CustomStringConvertible, Sendable {
+    public var errors: [TemplateError]
+
+    public var description: String {
+        let count = errors.count == 1 ? "1 problem" : "\(errors.count) problems"
+        return (["invalid templates (\(count)):"] + errors.map(\.description)).joined(separator: "\n")
+    }
+}
+
+/// A parsed, checked template. Read-only once loaded, so the pages of one site share it
+/// across threads; each page fills its own copy (hence `@unchecked Sendable`).
+public final class Template: @unchecked Sendable {
+    /// The file the template was read from, as errors name it.
+    public let file: String
+    let document: HTMLDocument
+    let schema: SlotSchema
+
+    /// Parses and checks a template against the slots its page offers. Throws
+    /// `TemplateErrors` listing every problem: HTML libxml2 had to repair, unknown markers,
+    /// markers naming no slot or a slot of another kind, markers where they cannot work,
+    /// and required slots the template does not use.
+    public convenience init(file: String, schema: SlotSchema) throws {
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
+        } catch {
+            throw TemplateErrors(errors: [TemplateError(file: file, line: 0, marker: "file", message: "cannot read the template")])
+        }
+        try self.init(file: file, bytes: bytes, schema: schema)
+    }
+
+    /// A template from bytes, reported as `file`.
+    public init(file: String, bytes: [UInt8], schema: SlotSchema) throws {
+        let parsed: (document: HTMLDocument, problems: [HTMLProblem])
+        do {
+            parsed = try HTMLDocument.parse(bytes, name: file)
+        } catch {
+            throw TemplateErrors(errors: [TemplateError(file: file, line: 0, marker: "html", message: "\(error)")])
+        }
+        var errors = parsed.problems.filter { !$0.isUnknownTag }.map {
+            TemplateError(file: file, line: $0.line, marker: "html", message: $0.message)
+        }
+        if let root = parsed.document.root {
+            var check = TemplateCheck(file: file)
+            check.run(root: root, schema: schema)
+            errors += check.errors
+        } else {
+            errors.append(TemplateError(file: file, line: 0, marker: "html", message: "no <html> element"))
+        }
+        if !errors.isEmpty { throw TemplateErrors(errors: errors) }
+        self.file = file
+        self.document = parsed.document
+        self.schema = schema
+    }
+
+    /// A new page: a copy of the template with every marker filled from `slots` and removed.
+    /// A value the page does not give leaves its element empty (text), without `href` (link),
+    /// hidden (flag) or without rows (list).
+    public func render(_ slots: Slots) -> HTMLDocument {
+        let page = document.copy()
+        if let root = page.root {
+            var scopes = [slots]
+            fill(root, &scopes)
+        }
+        return page
+    }
+
+    private func fill(_ element: HTMLNode, _ scopes: inout [Slots]) {
+        let markers = element.attributes(withPrefix: "data-")
+        var replacesContent = false
+        for (name, _) in markers { element.removeAttribute(name) }
+        for (name, slot) in markers {
+            guard let marker = Marker(rawValue: name) else { continue }
+            let value = Self.lookup(slot, scopes)
+            switch marker {
+            case .repeats:
+                continue  // expanded by the parent
+            case .showIf, .showUnless:
+                var shown = false
+                if case .flag(let flag)? = value { shown = flag }
+                if marker == .showUnless { shown.toggle() }
+                if !shown {
+                    element.remove()
+                    return
+                }
+            case .text:
+                if case .text(let text)? = value {
+                    element.setText(text)
+                    // An isolated, self-directed run: a right-to-left override inside the
+                    // value cannot reorder the page around it.
+                    if element.name != "title" && element.attribute("dir") == nil { element.setAttribute("dir", "auto") }
+                } else {
+                    element.removeChildren()
+                }
+                replacesContent = true
+            case .title:
+                if case .text(let text)? = value { element.setAttribute("title", text) }
+            case .href:
+                if case .link(let href)? = value { element.setAttribute("href", href) }
+            case .classes:
+                if case .classes(let names)? = value { element.addClasses(names) }
+            case .anchor:
+                if case .anchor(let id)? = value { element.setAttribute("id", id) }
+            case .chart:
+                element.removeChildren()
+                if case .chart(let chart)? = value { chart.draw(into: element) }
+                replacesContent = true
+            }
+        }
+        if replacesContent { return }
+        for child in element.children where child.isElement {
+            guard let listName = child.attribute(Marker.repeats.rawValue) else {
+                fill(child, &scopes)
+                continue
+            }
+            var rows: [Slots] = []
+            if case .list(let values)? = Self.lookup(listName, scopes) { rows = values }
+            // Rows after the first repeat the whitespace before the template row, so the
+            // page's source stays readable.
+            let indent = child.previousSibling.flatMap { $0.isText && $0.textContent.allSatisfy(\.isWhitespace) ? $0 : nil }
+            for (index, row) in rows.enumerated() {
+                if index > 0, let indent { child.insertBefore(indent.clone()) }
+                let copy = child.clone()
+                child.insertBefore(copy)
+                scopes.append(row)
+                fill(copy, &scopes)
+                scopes.removeLast()
+            }
+            if rows.isEmpty { indent?.remove() }
+            child.remove()
+        }
+    }
+
+    private static func lookup(_ name: String, _ scopes: [Slots]) -> Slots.Value? {
+        for scope in scopes.reversed() {
+            if let value = scope.values[name] { return value }
+        }
+        return nil
+    }
+}
+
+/// The checks a template passes before any page is rendered with it.
+private struct TemplateCheck {
+    let file: String
+    var errors: [TemplateError] = []
+
+    /// A scope being checked: the schema, which slots were used, and where it was opened.
+    private struct OpenScope {
+        let schema: SlotSchema
+        var used: Set<String> = []
+        let line: Int
+        let opener: String
+    }
+
+    private static let voidElements: Set<String> = [
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr",
+    ]
+    /// Elements whose text the browser does not decode: a value there would be markup.
+    private static let rawTextElements: Set<String> = ["script", "style"]
+    private static let structuralElements: Set<String> = ["html", "head", "body"]
+
+    mutating func run(root: HTMLNode, schema: SlotSchema) {
+        var scopes = [OpenScope(schema: schema, line: root.line, opener: "<html>")]
+        visit(root, &scopes)
+        reportUnused(scopes[0])
+    }
+
+    private mutating func fail(_ element: HTMLNode, _ marker: String, _ message: String) {
+        errors.append(TemplateError(file: file, line: element.line, marker: marker, message: message))
+    }
+
+    private mutating func visit(_ element: HTMLNode, _ scopes: inout [OpenScope]) {
+        let markers = element.attributes(withPrefix: "data-")
+        let name = element.name
+        var opened = false
+        var replacesContent = false
+        // The repeat opens the row's scope first: the element's other markers read the row.
+        let ordered = markers.filter { $0.name == Marker.repeats.rawValue } + markers.filter { $0.name != Marker.repeats.rawValue }
+        for (attribute, slot) in ordered {
+            let written = "\(attribute)=\"\(slot)\""
+            guard let marker = Marker(rawValue: attribute) else {
+                let known = Marker.allCases.map(\.rawValue).joined(separator: ", ")
+                fail(element, written, "unknown marker (markers: \(known))")
+                continue
+            }
+            if let problem = Self.placementProblem(marker, on: name) {
+                fail(element, written, problem)
+                continue
+            }
+            guard let (depth, kind) = Self.resolve(slot, scopes) else {
+                let here = scopes.flatMap { $0.schema.slots.filter { $0.value.matches(marker.kind) }.map(\.key) }
+                let offered = here.isEmpty ? "none of that kind here" : "here: " + Set(here).sorted().joined(separator: ", ")
+                fail(element, written, "no \(marker.kind.name) slot named \"\(slot)\" (\(offered))")
+                continue
+            }
+            guard kind.matches(marker.kind) else {
+                fail(element, written, "\"\(slot)\" is a \(kind.name), not a \(marker.kind.name)")
+                continue
+            }
+            scopes[depth].used.insert(slot)
+            switch marker {
+            case .repeats:
+                if case .list(let rows) = kind {
+                    scopes.append(OpenScope(schema: rows, line: element.line, opener: written))
+                    opened = true
+                }
+            case .text, .chart:
+                replacesContent = true
+            default:
+                break
+            }
+        }
+        if replacesContent {
+            for inner in element.descendants() where !inner.attributes(withPrefix: "data-").isEmpty {
+                let first = inner.attributes(withPrefix: "data-")[0]
+                fail(inner, "\(first.name)=\"\(first.value)\"", "inside an element whose content is replaced; it would never be filled")
+            }
+        } else {
+            for child in element.children where child.isElement { visit(child, &scopes) }
+        }
+        if opened { reportUnused(scopes.removeLast()) }
+    }
+
+    private mutating func reportUnused(_ scope: OpenScope) {
+        for slot in scope.schema.required.subtracting(scope.used).sorted() {
+            let kind = scope.schema.slots[slot].map { kind in Marker.allCases.first { $0.kind.matches(kind) }?.rawValue ?? "" } ?? ""
+            errors.append(TemplateError(
+                file: file, line: scope.line, marker: scope.opener,
+                message: "required slot \"\(slot)\" is not used (mark an element with \(kind)=\"\(slot)\")"))
+        }
+    }
+
+    /// The innermost scope offering the slot, and its kind.
+    private static func resolve(_ slot: String, _ scopes: [OpenScope]) -> (Int, SlotSchema.Kind)? {
+        for depth in scopes.indices.reversed() {
+            if let kind = scopes[depth].schema.slots[slot] { return (depth, kind) }
+        }
+        return nil
+    }
+
+    /// Why the marker cannot work on this element, if it cannot.
+    private static func placementProblem(_ marker: Marker, on element: String) -> String? {
+        switch marker {
+        case .text, .chart:
+            if rawTextElements.contains(element) { return "<\(element)> content is not escaped by browsers; it cannot hold values" }
+            if voidElements.contains(element) { return "<\(element)> has no content to fill" }
+            if structuralElements.contains(element) { return "cannot replace the content of <\(element)>" }
+        case .href:
+            if element != "a" && element != "link" { return "links go on <a> or <link>, not <\(element)>" }
+        case .repeats, .showIf, .showUnless:
+            if structuralElements.contains(element) || element == "title" || element == "meta" || element == "link" {
+                return "<\(element)> cannot be repeated or hidden"
+            }
+        case .title, .classes, .anchor:
+            if rawTextElements.contains(element) { return "not on <\(element)>" }
+        }
+        return nil
+    }
+}
