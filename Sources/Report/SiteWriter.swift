@@ -46,13 +46,16 @@ final class SiteWriter: @unchecked Sendable {
     /// The staging file for a site path, its folder created on first use.
     private func file(for path: SitePath) throws -> String {
         let folder = path.components.dropLast().reduce(staging) { ($0 as NSString).appendingPathComponent($1) }
-        let needed = lock.withLock { folders.insert(folder).inserted }
-        if needed {
+        // Created under the lock: another thread must not write into a folder it was told
+        // exists before it does.
+        try lock.withLock {
+            guard !folders.contains(folder) else { return }
             do {
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             } catch {
                 throw SiteError.cannotWrite(folder, error.localizedDescription)
             }
+            folders.insert(folder)
         }
         return (folder as NSString).appendingPathComponent(path.components.last!)
     }

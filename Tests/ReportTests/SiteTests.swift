@@ -12,21 +12,24 @@ struct RenderedFixture {
     let runB: FixtureRun
     let site: String
 
-    init(hostile: String? = nil, audited: Bool = true, workers: Int = 2) throws {
+    init(hostile: String? = nil, audited: Bool = true, workers: Int = 2, configure: (inout FixtureRun) -> Void = { _ in },
+         afterWriting: (Corpus) throws -> Void = { _ in }) throws {
         folder = try TemporaryFolder()
         corpus = try Corpus.open(path: folder.file("corpus.sqlite"))
         var a = FixtureRun()
         a.hostile = hostile
         a.audited = audited
+        configure(&a)
         var b = a
         b.runID = "run-b"
         b.createdAt = "2026-01-02T00:00:00.000Z"
         b.communities.insert(("centre", "perspective"), at: 2)
         b.representationBias = 0.3
         b.reworded = ["o2"]
-        b.overtonItems = ["o1", "o2", "o4"]
+        b.overtonItems = a.overtonItems.filter { $0 != "o3" } + ["o4"]
         try a.write(to: corpus)
         try b.write(to: corpus)
+        try afterWriting(corpus)
         runA = a
         runB = b
         site = folder.file("site")
