@@ -3,7 +3,7 @@ import ArgumentParser
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure throughput: the embedded engine, or the whole pipeline.",
+        abstract: "Measure throughput: the embedded engine, the whole pipeline, or the report.",
         discussion: "Prints figures and asserts nothing. Measure release builds only.",
-        subcommands: [BenchEngineCommand.self, BenchPipelineCommand.self])
+        subcommands: [BenchEngineCommand.self, BenchPipelineCommand.self, BenchReportCommand.self])
 }

@@ -9,7 +9,8 @@ struct PluralismCommand: AsyncParsableCommand {
         pluralism asks a pool of community language models to comment on value-laden \
         questions, has a base model synthesize their comments in three pluralism modes \
         (Overton, steerable, distributional) next to the baselines, and stores every model \
-        call in a reproducible SQLite corpus.
+        call in a reproducible SQLite corpus; `pluralism report` renders it as a static \
+        HTML site and `pluralism diff` compares two runs.
 
         Start with `pluralism models fetch`, then `pluralism run`.
         """,
@@ -19,6 +20,8 @@ struct PluralismCommand: AsyncParsableCommand {
             CommentCommand.self,
             SynthesizeCommand.self,
             ExportCommand.self,
+            ReportCommand.self,
+            DiffCommand.self,
             CorpusCommand.self,
             ModelsCommand.self,
             GenerateCommand.self,

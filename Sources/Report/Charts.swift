@@ -164,8 +164,5 @@ struct IntervalChart: Chart {
 
 enum SVG {
     /// Coordinates with one decimal: enough for a chart, and the same text on every machine.
-    static func number(_ value: Double) -> String {
-        let text = String(format: "%.1f", value)
-        return text == "-0.0" ? "0.0" : text
-    }
+    static func number(_ value: Double) -> String { Format.fixed(value, decimals: 1) }
 }

@@ -2,7 +2,9 @@ import CLibXML2
 import Foundation
 
 /// An HTML document held as libxml2's tree: parsed from a template, filled node by node, and
-/// serialised as UTF-8 HTML.
+/// serialised as UTF-8 HTML. (libxml2 holds text as UTF-8 and its HTML serialiser writes it as
+/// it is, so the output buffers take no encoder: one that converted UTF-8 to UTF-8 would
+/// only copy every byte once more.)
 ///
 /// Text enters a document only as text nodes and attribute values, through `setText`,
 /// `appendText` and `setAttribute`; libxml2 escapes both when it serialises, so no input can
@@ -53,9 +55,20 @@ public final class HTMLDocument {
         return (HTMLDocument(owning: document), collector.problems)
     }
 
-    /// A deep copy: the page a template is filled into.
+    /// A deep copy.
     public func copy() -> HTMLDocument {
-        HTMLDocument(owning: xmlCopyDoc(pointer, 1))
+        let copy = xmlCopyDoc(pointer, 1)!
+        copy.pointee.type = XML_HTML_DOCUMENT_NODE
+        return HTMLDocument(owning: copy)
+    }
+
+    /// An empty HTML document whose element and attribute names come from `template`'s
+    /// name dictionary (a child dictionary of it, so the template's is only read): names
+    /// are looked up instead of allocated for every node of every page.
+    static func emptyPage(sharingNamesWith template: HTMLDocument) -> HTMLDocument {
+        let page = htmlNewDocNoDtD(nil, nil)!
+        if let names = template.pointer.pointee.dict { page.pointee.dict = xmlDictCreateSub(names) }
+        return HTMLDocument(owning: page)
     }
 
     /// The `<html>` element.
@@ -70,7 +83,7 @@ public final class HTMLDocument {
 
     /// The document as UTF-8 HTML.
     public func serialized() throws -> [UInt8] {
-        guard let buffer = xmlAllocOutputBuffer(xmlFindCharEncodingHandler("UTF-8")) else {
+        guard let buffer = xmlAllocOutputBuffer(nil) else {
             throw HTMLError.serialisationFailed("memory")
         }
         htmlDocContentDumpFormatOutput(buffer, pointer, "UTF-8", 0)
@@ -86,7 +99,7 @@ public final class HTMLDocument {
 
     /// Writes the document to a file as UTF-8 HTML, streaming from libxml2's buffer.
     public func write(to path: String) throws {
-        guard let buffer = xmlOutputBufferCreateFilename(path, xmlFindCharEncodingHandler("UTF-8"), 0) else {
+        guard let buffer = xmlOutputBufferCreateFilename(path, nil, 0) else {
             throw HTMLError.serialisationFailed(path)
         }
         htmlDocContentDumpFormatOutput(buffer, pointer, "UTF-8", 0)
@@ -99,7 +112,15 @@ public final class HTMLDocument {
 /// node is in use; a node removed with `remove()` must not be used again.
 public struct HTMLNode {
     let pointer: xmlNodePtr
-    let document: HTMLDocument
+    /// Nil only for a node of a document kept alive elsewhere (a template being compiled).
+    let owner: HTMLDocument?
+
+    init(pointer: xmlNodePtr, document: HTMLDocument?) {
+        self.pointer = pointer
+        owner = document
+    }
+
+    private var documentPointer: xmlDocPtr? { pointer.pointee.doc }
 
     public var isElement: Bool { pointer.pointee.type == XML_ELEMENT_NODE }
     public var isText: Bool { pointer.pointee.type == XML_TEXT_NODE }
@@ -110,17 +131,17 @@ public struct HTMLNode {
     /// The 1-based line in the parsed source (0 for nodes made after parsing).
     public var line: Int { Int(xmlGetLineNo(pointer)) }
 
-    public var parent: HTMLNode? { pointer.pointee.parent.map { HTMLNode(pointer: $0, document: document) } }
-    public var firstChild: HTMLNode? { pointer.pointee.children.map { HTMLNode(pointer: $0, document: document) } }
-    public var nextSibling: HTMLNode? { pointer.pointee.next.map { HTMLNode(pointer: $0, document: document) } }
-    public var previousSibling: HTMLNode? { pointer.pointee.prev.map { HTMLNode(pointer: $0, document: document) } }
+    public var parent: HTMLNode? { pointer.pointee.parent.map { HTMLNode(pointer: $0, document: owner) } }
+    public var firstChild: HTMLNode? { pointer.pointee.children.map { HTMLNode(pointer: $0, document: owner) } }
+    public var nextSibling: HTMLNode? { pointer.pointee.next.map { HTMLNode(pointer: $0, document: owner) } }
+    public var previousSibling: HTMLNode? { pointer.pointee.prev.map { HTMLNode(pointer: $0, document: owner) } }
 
     /// The children, as they are now (safe to change the tree while walking the array).
     public var children: [HTMLNode] {
         var nodes: [HTMLNode] = []
         var next = pointer.pointee.children
         while let node = next {
-            nodes.append(HTMLNode(pointer: node, document: document))
+            nodes.append(HTMLNode(pointer: node, document: owner))
             next = node.pointee.next
         }
         return nodes
@@ -156,12 +177,33 @@ public struct HTMLNode {
                 }
                 if !matches { continue }
             }
-            let value = xmlNodeListGetString(document.pointer, attribute.pointee.children, 1)
+            let value = xmlNodeListGetString(documentPointer, attribute.pointee.children, 1)
             defer { if let value { pluralism_xml_free(value) } }
             result.append((String(cString: rawName), value.map { String(cString: $0) } ?? ""))
         }
         return result
     }
+
+    /// Reads and removes the attributes whose name starts with `prefix`, in one pass (the
+    /// renderer strips every marker it fills).
+    public func takeAttributes(withPrefix prefix: StaticString) -> [(name: String, value: String)] {
+        var result: [(String, String)] = []
+        var next = pointer.pointee.properties
+        while let attribute = next {
+            next = attribute.pointee.next
+            guard let rawName = attribute.pointee.name, strncmp(rawName, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0 else {
+                continue
+            }
+            let value = xmlNodeListGetString(documentPointer, attribute.pointee.children, 1)
+            result.append((String(cString: rawName), value.map { String(cString: $0) } ?? ""))
+            if let value { pluralism_xml_free(value) }
+            xmlRemoveProp(attribute)
+        }
+        return result
+    }
+
+    /// Whether the element has the attribute.
+    public func hasAttribute(_ name: String) -> Bool { xmlHasProp(pointer, name) != nil }
 
     /// An attribute's value, nil when absent.
     public func attribute(_ name: String) -> String? {
@@ -206,14 +248,14 @@ public struct HTMLNode {
     /// Appends a text node holding `text` literally (libxml2 escapes it when serialising).
     public func appendText(_ text: String) {
         guard !text.isEmpty else { return }
-        let node = xmlNewDocText(document.pointer, HTMLText.clean(text))
+        let node = xmlNewDocText(documentPointer, HTMLText.clean(text))
         xmlAddChild(pointer, node)
     }
 
     /// Appends a new element and returns it.
     @discardableResult
     public func appendElement(_ name: String, attributes: KeyValuePairs<String, String> = [:], text: String? = nil) -> HTMLNode {
-        let node = HTMLNode(pointer: xmlNewDocNode(document.pointer, nil, name, nil), document: document)
+        let node = HTMLNode(pointer: xmlNewDocNode(documentPointer, nil, name, nil), document: owner)
         for (key, value) in attributes { node.setAttribute(key, value) }
         if let text { node.appendText(text) }
         xmlAddChild(pointer, node.pointer)
@@ -227,7 +269,7 @@ public struct HTMLNode {
 
     /// A deep copy of the node, in the same document but not yet in the tree.
     public func clone() -> HTMLNode {
-        HTMLNode(pointer: xmlDocCopyNode(pointer, document.pointer, 1), document: document)
+        HTMLNode(pointer: xmlDocCopyNode(pointer, documentPointer, 1), document: owner)
     }
 
     /// Inserts `node` just before this one.
@@ -262,12 +304,33 @@ enum HTMLText {
     /// line feed and carriage return, DEL, and the noncharacters U+FFFE and U+FFFF. Invalid
     /// UTF-8 never gets this far: reading from the corpus already replaced it with U+FFFD.
     static func clean(_ text: String) -> String {
-        guard text.utf8.contains(where: needsLook) else { return text }
+        guard anyByte(of: text, where: needsLook) else { return text }
         var scalars = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             scalars.append(isAllowed(scalar) ? scalar : "\u{FFFD}")
         }
         return String(scalars)
+    }
+
+    /// Whether any UTF-8 byte of `text` passes `test`, read from the string's own storage.
+    private static func anyByte(of text: String, where test: (UInt8) -> Bool) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in bytes.contains(where: test) }
+    }
+
+    /// Whether `text` holds a right-to-left letter (Hebrew, Arabic, Syriac, Thaana, N'Ko, …)
+    /// or a bidirectional control (marks, embeddings, overrides, isolates).
+    static func hasBidirectionalCharacters(_ text: String) -> Bool {
+        // Every such character is encoded from byte 0xD6 (U+0590) or in the E2 80/81 (U+2000…)
+        // and EF/F0 ranges; plain Latin text is rejected on bytes alone.
+        guard anyByte(of: text, where: { $0 >= 0xD6 }) else { return false }
+        return text.unicodeScalars.contains { scalar in
+            switch scalar.value {
+            case 0x0590...0x08FF, 0x200E...0x200F, 0x202A...0x202E, 0x2066...0x2069, 0xFB1D...0xFDFF, 0xFE70...0xFEFF,
+                 0x10800...0x10FFF, 0x1E800...0x1EFFF: true
+            default: false
+            }
+        }
     }
 
     /// A byte that may start or be part of a disallowed character (fast path: plain text

@@ -103,6 +103,9 @@ private final class SiteRenderer: @unchecked Sendable {
     func render() throws {
         let units = plan()
         DispatchQueue.concurrentPerform(iterations: min(options.workers, max(units.count, 1))) { _ in
+            // Each thread reads through a connection of its own: one thread's long read (a
+            // digest) does not hold up the others, which the shared connection's lock would.
+            let reader = (try? Corpus.open(path: corpus.path, readOnly: true)) ?? corpus
             while true {
                 let index: Int? = lock.withLock {
                     guard failure == nil, nextUnit < units.count else { return nil }
@@ -111,7 +114,7 @@ private final class SiteRenderer: @unchecked Sendable {
                 }
                 guard let index else { return }
                 do {
-                    try perform(units[index])
+                    try perform(units[index], reading: reader)
                 } catch {
                     lock.withLock { if failure == nil { failure = error } }
                     return
@@ -188,7 +191,7 @@ private final class SiteRenderer: @unchecked Sendable {
         return units
     }
 
-    private func perform(_ unit: Unit) throws {
+    private func perform(_ unit: Unit, reading corpus: Corpus) throws {
         switch unit {
         case .digest(let run):
             let digest = try corpus.digest(runID: overviews[run].run.id)
@@ -210,4 +213,24 @@ private final class SiteRenderer: @unchecked Sendable {
             }
         }
     }
+}
+
+/// Writes a comparison as a site of its own: `index.html` holds the diff page (the two runs
+/// may come from different corpora, so items are shown without links), beside the
+/// stylesheet. Written and swapped in like `renderSite`. Returns the folder.
+@discardableResult
+public func renderDiffSite(_ diff: RunDiff, out: String, templates: String? = nil) throws -> String {
+    let templates = try TemplateSet(folder: templates ?? TemplateSet.defaultFolder())
+    let writer = try SiteWriter(destination: out)
+    do {
+        try writer.write(templates.diff.render(DiffPage.slots(diff, at: .index, inSite: false)), at: .index)
+        for asset in templates.assets {
+            try writer.copyAsset(from: (templates.folder as NSString).appendingPathComponent(asset), to: .asset(asset))
+        }
+        try writer.commit()
+    } catch {
+        writer.discard()
+        throw error
+    }
+    return writer.destination
 }

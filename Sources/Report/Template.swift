@@ -85,22 +85,30 @@ public struct Slots: Sendable {
         case list([Slots])
     }
 
-    var values: [String: Value] = [:]
+    /// A short list searched in order: a row has a dozen values at most, and a page builds
+    /// hundreds of thousands of rows, so hashing every name would cost more than scanning.
+    private var entries: [(name: String, value: Value)] = []
 
     public init() {}
 
     public subscript(name: String) -> Value? {
-        get { values[name] }
-        set { values[name] = newValue }
+        get { entries.first { $0.name == name }?.value }
+        set {
+            if let index = entries.firstIndex(where: { $0.name == name }) {
+                if let newValue { entries[index].value = newValue } else { entries.remove(at: index) }
+            } else if let newValue {
+                entries.append((name, newValue))
+            }
+        }
     }
 
-    public mutating func text(_ name: String, _ text: String) { values[name] = .text(text) }
-    public mutating func link(_ name: String, _ href: String) { values[name] = .link(href) }
-    public mutating func flag(_ name: String, _ flag: Bool) { values[name] = .flag(flag) }
-    public mutating func classes(_ name: String, _ classes: [String]) { values[name] = .classes(classes) }
-    public mutating func anchor(_ name: String, _ id: String) { values[name] = .anchor(id) }
-    public mutating func chart(_ name: String, _ chart: any Chart) { values[name] = .chart(chart) }
-    public mutating func list(_ name: String, _ rows: [Slots]) { values[name] = .list(rows) }
+    public mutating func text(_ name: String, _ text: String) { self[name] = .text(text) }
+    public mutating func link(_ name: String, _ href: String) { self[name] = .link(href) }
+    public mutating func flag(_ name: String, _ flag: Bool) { self[name] = .flag(flag) }
+    public mutating func classes(_ name: String, _ classes: [String]) { self[name] = .classes(classes) }
+    public mutating func anchor(_ name: String, _ id: String) { self[name] = .anchor(id) }
+    public mutating func chart(_ name: String, _ chart: any Chart) { self[name] = .chart(chart) }
+    public mutating func list(_ name: String, _ rows: [Slots]) { self[name] = .list(rows) }
 }
 
 /// Something drawn as inline SVG into a page's DOM.
@@ -131,12 +139,15 @@ public struct TemplateErrors: Error, CustomStringConvertible, Sendable {
 }
 
 /// A parsed, checked template. Read-only once loaded, so the pages of one site share it
-/// across threads; each page fills its own copy (hence `@unchecked Sendable`).
+/// across threads; each page is built into a document of its own (hence `@unchecked Sendable`).
 public final class Template: @unchecked Sendable {
     /// The file the template was read from, as errors name it.
     public let file: String
     let document: HTMLDocument
     let schema: SlotSchema
+    /// The template compiled for rendering: which elements hold markers, which subtrees are
+    /// copied as they are.
+    private let plan: RenderPlan
 
     /// Parses and checks a template against the slots its page offers. Throws
     /// `TemplateErrors` listing every problem: HTML libxml2 had to repair, unknown markers,
@@ -174,46 +185,162 @@ public final class Template: @unchecked Sendable {
         self.file = file
         self.document = parsed.document
         self.schema = schema
+        plan = RenderPlan(parsed.document)
     }
 
-    /// A new page: a copy of the template with every marker filled from `slots` and removed.
-    /// A value the page does not give leaves its element empty (text), without `href` (link),
-    /// hidden (flag) or without rows (list).
+    /// A new page: the template with every marker filled from `slots` and removed. A value
+    /// the page does not give leaves its element empty (text), without `href` (link), hidden
+    /// (flag) or without rows (list).
     public func render(_ slots: Slots) -> HTMLDocument {
-        let page = document.copy()
-        if let root = page.root {
-            var scopes = [slots]
-            fill(root, &scopes)
+        plan.render(slots, like: document)
+    }
+}
+
+/// How a template becomes a page. Elements without markers anywhere inside them are copied
+/// whole (libxml2 copies a subtree in one call); elements with markers are rebuilt: their
+/// plain attributes copied, the markers applied, their children planned in turn. So building
+/// a page never inspects or removes an attribute of the template's static parts.
+private final class RenderPlan {
+    /// One element that holds markers, or holds elements that do.
+    final class Element {
+        let source: xmlNodePtr
+        /// The element's attributes that are not markers, set on each instance.
+        let attributes: [(name: String, value: String)]
+        let markers: [(marker: Marker, slot: String)]
+        /// The list it repeats over, if it repeats.
+        let repeats: String?
+        /// The whitespace before a repeated element, repeated between its copies.
+        let indent: xmlNodePtr?
+        var children: [Child] = []
+
+        init(source: xmlNodePtr, attributes: [(name: String, value: String)], markers: [(Marker, String)], repeats: String?, indent: xmlNodePtr?) {
+            self.source = source
+            self.attributes = attributes
+            self.markers = markers
+            self.repeats = repeats
+            self.indent = indent
         }
+    }
+
+    enum Child {
+        case copy(xmlNodePtr)
+        case element(Element)
+    }
+
+    /// The document's own children: the doctype, then nodes copied or planned.
+    private var top: [Child] = []
+    private var doctype: (name: String, external: String?, system: String?)?
+
+    init(_ document: HTMLDocument) {
+        var next = document.pointer.pointee.children
+        while let node = next {
+            next = node.pointee.next
+            if node.pointee.type == XML_DTD_NODE {
+                let dtd = UnsafeMutableRawPointer(node).assumingMemoryBound(to: xmlDtd.self).pointee
+                doctype = (dtd.name.map { String(cString: $0) } ?? "html", dtd.ExternalID.map { String(cString: $0) },
+                           dtd.SystemID.map { String(cString: $0) })
+            } else {
+                top.append(Self.child(node))
+            }
+        }
+    }
+
+    private static func child(_ node: xmlNodePtr) -> Child {
+        guard node.pointee.type == XML_ELEMENT_NODE, hasMarkers(node) else { return .copy(node) }
+        var attributes: [(name: String, value: String)] = []
+        var markers: [(Marker, String)] = []
+        var repeats: String?
+        for (name, value) in HTMLNode(pointer: node, document: nil).attributes {
+            if let marker = Marker(rawValue: name) {
+                if marker == .repeats { repeats = value } else { markers.append((marker, value)) }
+            } else {
+                attributes.append((name, value))
+            }
+        }
+        var indent: xmlNodePtr?
+        if repeats != nil, let previous = node.pointee.prev, previous.pointee.type == XML_TEXT_NODE,
+           let content = previous.pointee.content, String(cString: content).allSatisfy(\.isWhitespace) {
+            indent = previous
+        }
+        let element = Element(source: node, attributes: attributes, markers: markers, repeats: repeats, indent: indent)
+        var child = node.pointee.children
+        while let current = child {
+            child = current.pointee.next
+            element.children.append(Self.child(current))
+        }
+        return .element(element)
+    }
+
+    /// Whether the element or anything inside it carries a marker.
+    private static func hasMarkers(_ node: xmlNodePtr) -> Bool {
+        var attribute = node.pointee.properties
+        while let current = attribute {
+            if let name = current.pointee.name, strncmp(name, "data-", 5) == 0 { return true }
+            attribute = current.pointee.next
+        }
+        var child = node.pointee.children
+        while let current = child {
+            if current.pointee.type == XML_ELEMENT_NODE && hasMarkers(current) { return true }
+            child = current.pointee.next
+        }
+        return false
+    }
+
+    func render(_ slots: Slots, like template: HTMLDocument) -> HTMLDocument {
+        let page = HTMLDocument.emptyPage(sharingNamesWith: template)
+        if let doctype {
+            xmlCreateIntSubset(page.pointer, doctype.name, doctype.external, doctype.system)
+        }
+        var scopes = [slots]
+        let parent = UnsafeMutableRawPointer(page.pointer).assumingMemoryBound(to: xmlNode.self)
+        for child in top { emit(child, into: parent, page, &scopes) }
         return page
     }
 
-    private func fill(_ element: HTMLNode, _ scopes: inout [Slots]) {
-        let markers = element.attributes(withPrefix: "data-")
+    private func emit(_ child: Child, into parent: xmlNodePtr, _ page: HTMLDocument, _ scopes: inout [Slots]) {
+        switch child {
+        case .copy(let node):
+            xmlAddChild(parent, xmlDocCopyNode(node, page.pointer, 1))
+        case .element(let element):
+            guard let list = element.repeats else {
+                emitOne(element, into: parent, page, &scopes)
+                return
+            }
+            guard case .list(let rows)? = Self.lookup(list, scopes) else { return }
+            for (index, row) in rows.enumerated() {
+                if index > 0, let indent = element.indent { xmlAddChild(parent, xmlDocCopyNode(indent, page.pointer, 1)) }
+                scopes.append(row)
+                emitOne(element, into: parent, page, &scopes)
+                scopes.removeLast()
+            }
+        }
+    }
+
+    private func emitOne(_ plan: Element, into parent: xmlNodePtr, _ page: HTMLDocument, _ scopes: inout [Slots]) {
+        for (marker, slot) in plan.markers where marker == .showIf || marker == .showUnless {
+            var shown = false
+            if case .flag(let flag)? = Self.lookup(slot, scopes) { shown = flag }
+            if shown == (marker == .showUnless) { return }
+        }
+        guard let created = xmlDocCopyNode(plan.source, page.pointer, 0) else { return }
+        xmlAddChild(parent, created)
+        for (name, value) in plan.attributes { xmlNewProp(created, name, value) }
+        let element = HTMLNode(pointer: created, document: page)
         var replacesContent = false
-        for (name, _) in markers { element.removeAttribute(name) }
-        for (name, slot) in markers {
-            guard let marker = Marker(rawValue: name) else { continue }
+        for (marker, slot) in plan.markers {
             let value = Self.lookup(slot, scopes)
             switch marker {
-            case .repeats:
-                continue  // expanded by the parent
-            case .showIf, .showUnless:
-                var shown = false
-                if case .flag(let flag)? = value { shown = flag }
-                if marker == .showUnless { shown.toggle() }
-                if !shown {
-                    element.remove()
-                    return
-                }
+            case .repeats, .showIf, .showUnless:
+                continue
             case .text:
                 if case .text(let text)? = value {
-                    element.setText(text)
-                    // An isolated, self-directed run: a right-to-left override inside the
-                    // value cannot reorder the page around it.
-                    if element.name != "title" && element.attribute("dir") == nil { element.setAttribute("dir", "auto") }
-                } else {
-                    element.removeChildren()
+                    element.appendText(text)
+                    // Text with right-to-left letters or bidirectional controls becomes an
+                    // isolated, self-directed run: an override inside it cannot reorder the
+                    // page around it. (Text without them cannot reorder anything.)
+                    if HTMLText.hasBidirectionalCharacters(text) && !element.hasAttribute("dir") && element.name != "title" {
+                        element.setAttribute("dir", "auto")
+                    }
                 }
                 replacesContent = true
             case .title:
@@ -225,38 +352,17 @@ public final class Template: @unchecked Sendable {
             case .anchor:
                 if case .anchor(let id)? = value { element.setAttribute("id", id) }
             case .chart:
-                element.removeChildren()
                 if case .chart(let chart)? = value { chart.draw(into: element) }
                 replacesContent = true
             }
         }
         if replacesContent { return }
-        for child in element.children where child.isElement {
-            guard let listName = child.attribute(Marker.repeats.rawValue) else {
-                fill(child, &scopes)
-                continue
-            }
-            var rows: [Slots] = []
-            if case .list(let values)? = Self.lookup(listName, scopes) { rows = values }
-            // Rows after the first repeat the whitespace before the template row, so the
-            // page's source stays readable.
-            let indent = child.previousSibling.flatMap { $0.isText && $0.textContent.allSatisfy(\.isWhitespace) ? $0 : nil }
-            for (index, row) in rows.enumerated() {
-                if index > 0, let indent { child.insertBefore(indent.clone()) }
-                let copy = child.clone()
-                child.insertBefore(copy)
-                scopes.append(row)
-                fill(copy, &scopes)
-                scopes.removeLast()
-            }
-            if rows.isEmpty { indent?.remove() }
-            child.remove()
-        }
+        for child in plan.children { emit(child, into: created, page, &scopes) }
     }
 
     private static func lookup(_ name: String, _ scopes: [Slots]) -> Slots.Value? {
         for scope in scopes.reversed() {
-            if let value = scope.values[name] { return value }
+            if let value = scope[name] { return value }
         }
         return nil
     }

@@ -91,7 +91,7 @@ import Testing
         <html><head><title data-text="title">x</title></head>
         <body>
         <ul>
-          <li data-repeat="rows" data-class="kind"><a data-href="href" data-text="name">n</a><em data-if="flag">!</em></li>
+          <li class="row" data-repeat="rows" data-class="kind"><a lang="en" data-href="href" data-text="name">n</a><em data-if="flag">!</em></li>
         </ul>
         <p data-unless="flag" data-title="title">shown when no flag</p>
         </body></html>
@@ -106,11 +106,13 @@ import Testing
         slots.list("rows", [
             Slots.row { $0.text("name", "one"); $0.link("href", "a/1.html"); $0.classes("kind", ["x"]); $0.flag("flag", true) },
             Slots.row { $0.text("name", "two"); $0.link("href", "a/2.html") },
+            Slots.row { $0.text("name", "שלום \u{202E}x"); $0.link("href", "a/3.html") },
         ])
         let html = String(decoding: try template.render(slots).serialized(), as: UTF8.self)
         #expect(!html.contains("data-"))
-        #expect(html.contains(#"<li class="x"><a href="a/1.html" dir="auto">one</a><em>!</em></li>"#), "\(html)")
-        #expect(html.contains(#"<li><a href="a/2.html" dir="auto">two</a></li>"#), "\(html)")
+        #expect(html.contains(#"<li class="row x"><a lang="en" href="a/1.html">one</a><em>!</em></li>"#), "\(html)")
+        #expect(html.contains(#"<li class="row"><a lang="en" href="a/2.html">two</a></li>"#), "\(html)")
+        #expect(html.contains("<li class=\"row\"><a lang=\"en\" href=\"a/3.html\" dir=\"auto\">שלום \u{202E}x</a></li>"), "\(html)")
         #expect(html.contains("<title>T &amp; &lt;b&gt;</title>"))
         #expect(html.contains(#"<p title="T &amp; &lt;b&gt;">shown when no flag</p>"#), "\(html)")
     }
