@@ -248,8 +248,13 @@ public struct HTMLNode {
     /// Appends a text node holding `text` literally (libxml2 escapes it when serialising).
     public func appendText(_ text: String) {
         guard !text.isEmpty else { return }
-        let node = xmlNewDocText(documentPointer, HTMLText.clean(text))
-        xmlAddChild(pointer, node)
+        appendCleanText(HTMLText.clean(text))
+    }
+
+    /// Appends text already passed through `HTMLText.clean`.
+    func appendCleanText(_ text: String) {
+        guard !text.isEmpty else { return }
+        xmlAddChild(pointer, xmlNewDocText(documentPointer, text))
     }
 
     /// Appends a new element and returns it.
@@ -305,6 +310,25 @@ enum HTMLText {
     /// UTF-8 never gets this far: reading from the corpus already replaced it with U+FFFD.
     static func clean(_ text: String) -> String {
         guard anyByte(of: text, where: needsLook) else { return text }
+        return replacingDisallowed(text)
+    }
+
+    /// `clean(text)`, and whether the text holds right-to-left letters or bidirectional
+    /// controls, from one look at its bytes when it is plain (as nearly all text is).
+    static func cleanAndClassify(_ text: String) -> (text: String, bidirectional: Bool) {
+        var needsCleaning = false, mayBeBidirectional = false
+        var copy = text
+        copy.withUTF8 { bytes in
+            for byte in bytes {
+                if byte >= 0xD6 { mayBeBidirectional = true }
+                if needsLook(byte) { needsCleaning = true }
+            }
+        }
+        let cleaned = needsCleaning ? replacingDisallowed(text) : text
+        return (cleaned, mayBeBidirectional && hasBidirectionalCharacters(cleaned))
+    }
+
+    private static func replacingDisallowed(_ text: String) -> String {
         var scalars = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             scalars.append(isAllowed(scalar) ? scalar : "\u{FFFD}")

@@ -6,11 +6,20 @@ struct ItemBundle {
     let contents: ItemContents
     let content: ItemContent
     let audits: [AuditView]
+    /// Each row by (method, metric, community): community pages ask for one row per
+    /// community, method and item.
+    private let byKey: [AuditKey: Int]
+
+    private struct AuditKey: Hashable {
+        var method, metric, community: String
+    }
 
     init(_ contents: ItemContents) {
         self.contents = contents
         content = ItemContent(json: contents.item.contentJSON)
         audits = contents.audits.map(AuditView.init)
+        byKey = Dictionary(audits.enumerated().map { (AuditKey(method: $1.method, metric: $1.metric, community: $1.community), $0) },
+                           uniquingKeysWith: { first, _ in first })
     }
 
     var id: String { contents.item.id }
@@ -18,7 +27,7 @@ struct ItemBundle {
     func audits(method: String) -> [AuditView] { audits.filter { $0.method == method } }
 
     func audit(_ method: String, _ metric: String, _ community: String = "") -> AuditView? {
-        audits.first { $0.method == method && $0.metric == metric && $0.community == community }
+        byKey[AuditKey(method: method, metric: metric, community: community)].map { audits[$0] }
     }
 
     /// The answer's final (mixed) distribution, if it has one.

@@ -85,20 +85,33 @@ public struct Slots: Sendable {
         case list([Slots])
     }
 
-    /// A short list searched in order: a row has a dozen values at most, and a page builds
-    /// hundreds of thousands of rows, so hashing every name would cost more than scanning.
-    private var entries: [(name: String, value: Value)] = []
+    /// Short parallel lists searched from the end (a later value for a name wins): a row has
+    /// a dozen values at most and a large site builds millions of rows, so hashing every name
+    /// would cost more than comparing a few short strings.
+    private var names: [String] = []
+    private var values: [Value] = []
 
     public init() {}
 
     public subscript(name: String) -> Value? {
-        get { entries.first { $0.name == name }?.value }
-        set {
-            if let index = entries.firstIndex(where: { $0.name == name }) {
-                if let newValue { entries[index].value = newValue } else { entries.remove(at: index) }
-            } else if let newValue {
-                entries.append((name, newValue))
+        get {
+            var index = names.count - 1
+            while index >= 0 {
+                if names[index] == name { return values[index] }
+                index -= 1
             }
+            return nil
+        }
+        set {
+            guard let newValue else {
+                while let index = names.lastIndex(of: name) {
+                    names.remove(at: index)
+                    values.remove(at: index)
+                }
+                return
+            }
+            names.append(name)
+            values.append(newValue)
         }
     }
 
@@ -334,11 +347,12 @@ private final class RenderPlan {
                 continue
             case .text:
                 if case .text(let text)? = value {
-                    element.appendText(text)
+                    let (clean, bidirectional) = HTMLText.cleanAndClassify(text)
+                    element.appendCleanText(clean)
                     // Text with right-to-left letters or bidirectional controls becomes an
                     // isolated, self-directed run: an override inside it cannot reorder the
                     // page around it. (Text without them cannot reorder anything.)
-                    if HTMLText.hasBidirectionalCharacters(text) && !element.hasAttribute("dir") && element.name != "title" {
+                    if bidirectional && !element.hasAttribute("dir") && element.name != "title" {
                         element.setAttribute("dir", "auto")
                     }
                 }
@@ -361,8 +375,10 @@ private final class RenderPlan {
     }
 
     private static func lookup(_ name: String, _ scopes: [Slots]) -> Slots.Value? {
-        for scope in scopes.reversed() {
-            if let value = scope[name] { return value }
+        var index = scopes.count - 1
+        while index >= 0 {
+            if let value = scopes[index][name] { return value }
+            index -= 1
         }
         return nil
     }
