@@ -83,6 +83,8 @@ enum ItemPage {
             "pairs": .list(SlotSchema(["community": .text, "comment": .text, "answer": .text, "support": .text])),
             "has_distribution": .flag,
             "distribution": .chart,
+            "has_parts": .flag,
+            "has_scores": .flag,
             "parts": .list(SlotSchema([
                 "community": .text, "probabilities": .text, "covered_mass": .text, "fallback": .text, "weight": .text,
             ])),
@@ -192,6 +194,7 @@ enum ItemPage {
                 let text = content.options[safe: option].map { ": \($0)" } ?? ""
                 row.text("option", Format.letter(option) + text)
             }
+            row.flag("has_scores", !bundle.audits(method: method).isEmpty)
             row.list("scores", bundle.audits(method: method).map { audit in
                 Slots.row { line in
                     line.text("metric", Format.metric(audit.metric))
@@ -229,7 +232,9 @@ enum ItemPage {
                         return BarChart.Group(label: Format.letter(index), bars: bars)
                     }))
             }
-            row.list("parts", bundle.contents.distributions.filter { $0.method == method }.map { part in
+            let parts = bundle.contents.distributions.filter { $0.method == method }
+            row.flag("has_parts", !parts.isEmpty)
+            row.list("parts", parts.map { part in
                 Slots.row { line in
                     line.text("community", part.community.isEmpty ? "mixed (the answer)" : part.community)
                     line.text("probabilities", part.probabilities.enumerated().map { "\(Format.letter($0)) \(Format.probability($1))" }

@@ -51,6 +51,11 @@ struct RenderedFixture {
             let page = try fixture.page(path)
             #expect(page.problems.isEmpty, "\(path): \(page.problems)")
             #expect(page.elements(named: "title").count == 1, "\(path)")
+            // The template's own attributes survive filling: the stylesheet link and the language.
+            let stylesheet = page.elements(named: "link").first { $0.attribute("rel") == "stylesheet" }
+            let href = try #require(stylesheet?.attribute("href"), "\(path) links no stylesheet")
+            #expect(resolve(href, from: (path as NSString).deletingLastPathComponent) == "style.css")
+            #expect(page.elements(named: "html").first?.attribute("lang") == "en")
         }
     }
 

@@ -117,3 +117,27 @@ import Testing
         #expect(html.contains(#"<p title="T &amp; &lt;b&gt;">shown when no flag</p>"#), "\(html)")
     }
 }
+
+@Suite struct TemplateGuideTests {
+    /// templates/README.md names every slot of every page, the required ones in bold.
+    @Test func theGuideListsEverySlot() throws {
+        let guide = try String(contentsOfFile: builtInTemplates + "/README.md", encoding: .utf8)
+        let paragraphs = guide.components(separatedBy: "\n\n")
+        func slots(_ schema: SlotSchema) -> [(name: String, required: Bool)] {
+            schema.slots.keys.sorted().flatMap { name -> [(String, Bool)] in
+                var found = [(name, schema.required.contains(name))]
+                if case .list(let rows) = schema.slots[name]! { found += slots(rows) }
+                return found
+            }
+        }
+        for (file, schema) in TemplateSet.pages {
+            let paragraph = try #require(paragraphs.first { $0.hasPrefix("`\(file)`:") }, "no paragraph for \(file)")
+            let common = try #require(paragraphs.first { $0.hasPrefix("Every page:") })
+            for (name, required) in slots(schema) {
+                let text = ["stylesheet", "home"].contains(name) ? common : paragraph
+                #expect(text.contains("`\(name)`"), "\(file): \(name) is not in the guide")
+                if required { #expect(text.contains("**`\(name)`**"), "\(file): \(name) is required but not in bold") }
+            }
+        }
+    }
+}
