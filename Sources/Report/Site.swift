@@ -106,6 +106,7 @@ private final class SiteRenderer: @unchecked Sendable {
             // Each thread reads through a connection of its own: one thread's long read (a
             // digest) does not hold up the others, which the shared connection's lock would.
             let reader = (try? Corpus.open(path: corpus.path, readOnly: true)) ?? corpus
+            let renderers = (item: templates.item.renderer(), community: templates.community.renderer())
             while true {
                 let index: Int? = lock.withLock {
                     guard failure == nil, nextUnit < units.count else { return nil }
@@ -114,7 +115,7 @@ private final class SiteRenderer: @unchecked Sendable {
                 }
                 guard let index else { return }
                 do {
-                    try perform(units[index], reading: reader)
+                    try perform(units[index], reading: reader, renderers: renderers)
                 } catch {
                     lock.withLock { if failure == nil { failure = error } }
                     return
@@ -191,7 +192,8 @@ private final class SiteRenderer: @unchecked Sendable {
         return units
     }
 
-    private func perform(_ unit: Unit, reading corpus: Corpus) throws {
+    private func perform(_ unit: Unit, reading corpus: Corpus,
+                         renderers: (item: TemplateRenderer, community: TemplateRenderer)) throws {
         switch unit {
         case .digest(let run):
             let digest = try corpus.digest(runID: overviews[run].run.id)
@@ -203,13 +205,13 @@ private final class SiteRenderer: @unchecked Sendable {
             let calls = try corpus.archivedCalls(keys: contents.flatMap { $0.syntheses.flatMap(\.callKeys) })
             let bundles = contents.map(ItemBundle.init)
             for bundle in bundles {
-                let page = templates.item.render(ItemPage.slots(overview, bundle, calls: calls))
+                let page = renderers.item.render(ItemPage.slots(overview, bundle, calls: calls))
                 try writer.write(page, at: .item(runID, bundle.id))
             }
             for community in overview.communities(inPool: pool) {
                 let slots = CommunityPage.slots(overview, community: community, page: page, poolItemCount: poolItems,
                                                 firstItem: firstItem, bundles: bundles)
-                try writer.write(templates.community.render(slots), at: .community(runID, community.name, page: page))
+                try writer.write(renderers.community.render(slots), at: .community(runID, community.name, page: page))
             }
         }
     }

@@ -207,6 +207,21 @@ public final class Template: @unchecked Sendable {
     public func render(_ slots: Slots) -> HTMLDocument {
         plan.render(slots, like: document)
     }
+
+    /// A renderer of this template for one thread's many pages. Its plan is that thread's own
+    /// copy: the plan's objects are touched (retained, released) for every element of every
+    /// page, and two threads doing that to shared objects fight over their reference counts.
+    func renderer() -> TemplateRenderer {
+        TemplateRenderer(template: self, plan: RenderPlan(document))
+    }
+}
+
+/// One thread's renderer of a template (`Template.renderer()`); not for sharing.
+struct TemplateRenderer {
+    fileprivate let template: Template
+    fileprivate let plan: RenderPlan
+
+    func render(_ slots: Slots) -> HTMLDocument { plan.render(slots, like: template.document) }
 }
 
 /// How a template becomes a page. Elements without markers anywhere inside them are copied
