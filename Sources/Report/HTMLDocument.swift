@@ -55,13 +55,6 @@ public final class HTMLDocument {
         return (HTMLDocument(owning: document), collector.problems)
     }
 
-    /// A deep copy.
-    public func copy() -> HTMLDocument {
-        let copy = xmlCopyDoc(pointer, 1)!
-        copy.pointee.type = XML_HTML_DOCUMENT_NODE
-        return HTMLDocument(owning: copy)
-    }
-
     /// An empty HTML document whose element and attribute names come from `template`'s
     /// name dictionary (a child dictionary of it, so the template's is only read): names
     /// are looked up instead of allocated for every node of every page.
@@ -74,11 +67,6 @@ public final class HTMLDocument {
     /// The `<html>` element.
     public var root: HTMLNode? {
         xmlDocGetRootElement(pointer).map { HTMLNode(pointer: $0, document: self) }
-    }
-
-    /// A new element, not yet in the tree.
-    public func createElement(_ name: String) -> HTMLNode {
-        HTMLNode(pointer: xmlNewDocNode(pointer, nil, name, nil), document: self)
     }
 
     /// The document as UTF-8 HTML.
@@ -123,18 +111,12 @@ public struct HTMLNode {
     private var documentPointer: xmlDocPtr? { pointer.pointee.doc }
 
     public var isElement: Bool { pointer.pointee.type == XML_ELEMENT_NODE }
-    public var isText: Bool { pointer.pointee.type == XML_TEXT_NODE }
 
     /// The element's name, lower case as the HTML parser stores it ("#text" for text).
     public var name: String { pointer.pointee.name.map { String(cString: $0) } ?? "" }
 
     /// The 1-based line in the parsed source (0 for nodes made after parsing).
     public var line: Int { Int(xmlGetLineNo(pointer)) }
-
-    public var parent: HTMLNode? { pointer.pointee.parent.map { HTMLNode(pointer: $0, document: owner) } }
-    public var firstChild: HTMLNode? { pointer.pointee.children.map { HTMLNode(pointer: $0, document: owner) } }
-    public var nextSibling: HTMLNode? { pointer.pointee.next.map { HTMLNode(pointer: $0, document: owner) } }
-    public var previousSibling: HTMLNode? { pointer.pointee.prev.map { HTMLNode(pointer: $0, document: owner) } }
 
     /// The children, as they are now (safe to change the tree while walking the array).
     public var children: [HTMLNode] {
@@ -184,24 +166,6 @@ public struct HTMLNode {
         return result
     }
 
-    /// Reads and removes the attributes whose name starts with `prefix`, in one pass (the
-    /// renderer strips every marker it fills).
-    public func takeAttributes(withPrefix prefix: StaticString) -> [(name: String, value: String)] {
-        var result: [(String, String)] = []
-        var next = pointer.pointee.properties
-        while let attribute = next {
-            next = attribute.pointee.next
-            guard let rawName = attribute.pointee.name, strncmp(rawName, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0 else {
-                continue
-            }
-            let value = xmlNodeListGetString(documentPointer, attribute.pointee.children, 1)
-            result.append((String(cString: rawName), value.map { String(cString: $0) } ?? ""))
-            if let value { pluralism_xml_free(value) }
-            xmlRemoveProp(attribute)
-        }
-        return result
-    }
-
     /// Whether the element has the attribute.
     public func hasAttribute(_ name: String) -> Bool { xmlHasProp(pointer, name) != nil }
 
@@ -216,10 +180,6 @@ public struct HTMLNode {
     /// quoted when serialised, never parsed for entities or markup.
     public func setAttribute(_ name: String, _ value: String) {
         xmlSetProp(pointer, name, HTMLText.clean(value))
-    }
-
-    public func removeAttribute(_ name: String) {
-        xmlUnsetProp(pointer, name)
     }
 
     /// Adds class names to the `class` attribute.
@@ -265,11 +225,6 @@ public struct HTMLNode {
         if let text { node.appendText(text) }
         xmlAddChild(pointer, node.pointer)
         return node
-    }
-
-    /// Appends a node made by this document (`createElement`, `clone`).
-    public func append(_ child: HTMLNode) {
-        xmlAddChild(pointer, child.pointer)
     }
 
     /// A deep copy of the node, in the same document but not yet in the tree.
