@@ -23,6 +23,13 @@ import Glibc
         let proxy = try RecordingProxy()
         defer { proxy.stop() }
 
+        // Whatever hosts the browser's own services call while an empty page is open are not
+        // the pages' doing.
+        let blank = fixture.folder.file("blank.html")
+        try "<!DOCTYPE html><html><head><title>blank</title></head><body></body></html>".write(toFile: blank, atomically: true, encoding: .utf8)
+        _ = try Chromium.open(blank, chromium: chromium, proxyPort: proxy.port, profile: fixture.folder.file("profile-blank"))
+        proxy.allowHostsSeenSoFar()
+
         let control = fixture.folder.file("control.html")
         try """
         <!DOCTYPE html><html><head><title>control</title></head><body>
@@ -131,9 +138,11 @@ final class RecordingProxy: @unchecked Sendable {
     private let socket: Int32
     private let lock = NSLock()
     private var lines: [String] = []
+    private var allowed = Set(RecordingProxy.browserServices)
 
     /// Hosts Chromium's own services call whatever page is open (component updates, sign-in
-    /// checks); a request anywhere else came from a page.
+    /// checks), besides those seen while an empty page was open; a request anywhere else came
+    /// from a page.
     static let browserServices = [
         "update.googleapis.com", "accounts.google.com", "clients2.google.com", "clientservices.googleapis.com",
         "optimizationguide-pa.googleapis.com", "safebrowsing.googleapis.com", "redirector.gvt1.com",
@@ -181,11 +190,22 @@ final class RecordingProxy: @unchecked Sendable {
 
     /// The requests not made by the browser's own services.
     func pageRequests() -> [String] {
-        requests().filter { line in
-            let target = line.split(separator: " ").dropFirst().first.map(String.init) ?? ""
-            let host = (URL(string: target)?.host ?? target.split(separator: ":").first.map(String.init) ?? "").lowercased()
-            return !Self.browserServices.contains(host)
+        let allowed = lock.withLock { self.allowed }
+        return requests().filter { !allowed.contains(Self.host(of: $0)) }
+    }
+
+    /// Counts every host requested so far as the browser's own (after an empty page).
+    func allowHostsSeenSoFar() {
+        lock.withLock {
+            allowed.formUnion(lines.map(Self.host))
+            lines.removeAll()
         }
+    }
+
+    /// The host a request line is for: `CONNECT host:443` or `GET http://host/…`.
+    static func host(of line: String) -> String {
+        let target = line.split(separator: " ").dropFirst().first.map(String.init) ?? ""
+        return (URL(string: target)?.host ?? target.split(separator: ":").first.map(String.init) ?? "").lowercased()
     }
 
     func clear() { lock.withLock { lines.removeAll() } }
