@@ -78,9 +78,8 @@ enum ItemPage {
             "has_option": .flag,
             "option": .text,
             "scores": .list(SlotSchema([
-                "metric": .text, "community": .text, "score": .text, "detail": .text, "classes": .classes,
+                "metric": .text, "community": .text, "score": .text, "detail": .text, "classes": .classes, "evidence": .text,
             ])),
-            "pairs": .list(SlotSchema(["community": .text, "comment": .text, "answer": .text, "support": .text])),
             "has_distribution": .flag,
             "distribution": .chart,
             "has_parts": .flag,
@@ -204,15 +203,10 @@ enum ItemPage {
                     if audit.metric == "representation", let represented = audit.represented {
                         line.classes("classes", [represented ? "represented" : "unrepresented"])
                     }
-                }
-            })
-            row.list("pairs", bundle.audits(method: method).filter { $0.metric == "representation" }.flatMap { audit in
-                audit.pairs.prefix(1).map { pair in
-                    Slots.row { line in
-                        line.text("community", audit.community)
-                        line.text("comment", pair.commentSentence)
-                        line.text("answer", pair.answerSentence)
-                        line.text("support", Format.score(pair.support))
+                    // The strongest supporting pair, as the row's tooltip: the community page
+                    // lists every pair.
+                    if let pair = audit.pairs.first {
+                        line.text("evidence", "“\(pair.commentSentence)” → “\(pair.answerSentence)” (support \(Format.score(pair.support)))")
                     }
                 }
             })

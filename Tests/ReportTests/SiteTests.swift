@@ -127,6 +127,10 @@ struct RenderedFixture {
                     $0.first == Format.metric(audit.metric) && $0[safe: 1] == audit.community
                 }
                 #expect(row?[safe: 2] == Format.score(audit.score), "\(item.id) \(audit.method) \(audit.metric)")
+                if let pair = AuditView(audit).pairs.first {
+                    let titles = answer.descendants().filter { $0.name == "tr" }.compactMap { $0.attribute("title") }
+                    #expect(titles.contains { $0.contains(pair.commentSentence) && $0.contains(pair.answerSentence) })
+                }
             }
             // Each marked sentence names its community, or says it is unsupported.
             for audit in contents.audits where audit.metric == "faithfulness" {
