@@ -83,6 +83,7 @@ private final class SiteRenderer: @unchecked Sendable {
     /// page of each community of the pool. Or a run's content digest.
     enum Unit {
         case digest(run: Int)
+        case itemList(run: Int)
         case slice(run: Int, pool: String, page: Int, firstItem: Int, poolItems: Int, itemIDs: [String])
     }
 
@@ -153,7 +154,6 @@ private final class SiteRenderer: @unchecked Sendable {
             let faithfulness = try corpus.auditScores(runID: run.id, metric: "faithfulness")
             try writer.write(templates.run.render(RunPage.slots(
                 overview, digest: digests[index] ?? "", faithfulness: faithfulness, diffs: diffLinks(index))), at: .run(run.id))
-            try writer.write(templates.items.render(ItemsPage.slots(overview)), at: .items(run.id))
         }
         let entries = overviews.enumerated().map { index, overview in
             IndexPage.RunEntry(overview: overview, digest: digests[index] ?? "", diffs: diffLinks(index))
@@ -165,9 +165,10 @@ private final class SiteRenderer: @unchecked Sendable {
         }
     }
 
-    /// Digests first (each reads a whole run), then every pool's slices in item order.
+    /// Digests first (each reads a whole run), then the item lists, then every pool's slices
+    /// in item order.
     private func plan() -> [Unit] {
-        var units: [Unit] = overviews.indices.map { .digest(run: $0) }
+        var units: [Unit] = overviews.indices.map { .digest(run: $0) } + overviews.indices.map { .itemList(run: $0) }
         for (runIndex, overview) in overviews.enumerated() {
             var pools: [String] = []
             var members: [String: [String]] = [:]
@@ -198,6 +199,9 @@ private final class SiteRenderer: @unchecked Sendable {
         case .digest(let run):
             let digest = try corpus.digest(runID: overviews[run].run.id)
             lock.withLock { digests[run] = digest }
+        case .itemList(let run):
+            let overview = overviews[run]
+            try writer.write(templates.items.render(ItemsPage.slots(overview)), at: .items(overview.run.id))
         case .slice(let runIndex, let pool, let page, let firstItem, let poolItems, let itemIDs):
             let overview = overviews[runIndex]
             let runID = overview.run.id
