@@ -13,20 +13,24 @@ let package = Package(
         .library(name: "Pluralism", targets: ["Pluralism"]),
         .library(name: "Inference", targets: ["Inference"]),
         .library(name: "Corpus", targets: ["Corpus"]),
+        .library(name: "Report", targets: ["Report"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .target(name: "ContentHash"),
         .target(name: "Inference", dependencies: ["ContentHash"], swiftSettings: fastMath),
         .target(name: "Corpus", dependencies: ["CSQLite", "ContentHash"]),
         .target(name: "Pluralism", dependencies: ["Inference", "Corpus", "ContentHash"]),
+        // Reports link libxml2; the library the stages live in does not.
+        .target(name: "Report", dependencies: ["Corpus", "CLibXML2", "ContentHash"]),
         .executableTarget(
             name: "PluralismCLI",
             dependencies: [
-                "Pluralism", "Inference", "Corpus",
+                "Pluralism", "Inference", "Corpus", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath
@@ -34,6 +38,7 @@ let package = Package(
         .testTarget(name: "ContentHashTests", dependencies: ["ContentHash"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"], exclude: ["Fixtures"], swiftSettings: fastMath),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Corpus", "CLibXML2", "Pluralism"]),
         .testTarget(name: "PluralismTests", dependencies: ["Pluralism", "Corpus", "Inference"], exclude: ["Fixtures"]),
     ]
 )

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what pluralism needs on a fresh Debian machine: the C libraries it links
-# (SQLite, libxml2, found through pkg-config) and python3 with pip, through which the
-# embedded model is fetched. Safe to run again: it installs only what is missing.
+# (SQLite, libxml2, found through pkg-config), python3 with pip, through which the
+# embedded model is fetched, and Chromium, in which the tests open every page of a rendered
+# report headless. Safe to run again: it installs only what is missing.
 set -euo pipefail
 
 needed=()
-for pkg in libsqlite3-dev libxml2-dev pkg-config; do
+for pkg in libsqlite3-dev libxml2-dev pkg-config chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || needed+=("$pkg")
 done
 python3 -m pip --version >/dev/null 2>&1 || needed+=(python3 python3-pip)

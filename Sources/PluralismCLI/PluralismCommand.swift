@@ -11,7 +11,8 @@ struct PluralismCommand: AsyncParsableCommand {
         (Overton, steerable, distributional) next to the baselines, and stores every model \
         call in a reproducible SQLite corpus. The audit then scores, from the corpus alone, \
         how faithfully each answer uses the comments and which communities and values it \
-        represents.
+        represents; `pluralism report` renders it all as a static HTML site and `pluralism \
+        diff` compares two runs.
 
         Start with `pluralism models fetch`, then `pluralism run`.
         """,
@@ -22,6 +23,8 @@ struct PluralismCommand: AsyncParsableCommand {
             SynthesizeCommand.self,
             AuditCommand.self,
             ExportCommand.self,
+            ReportCommand.self,
+            DiffCommand.self,
             CorpusCommand.self,
             ModelsCommand.self,
             GenerateCommand.self,

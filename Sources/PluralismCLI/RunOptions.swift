@@ -3,6 +3,7 @@ import Corpus
 import Foundation
 import Inference
 import Pluralism
+import Report
 
 /// Options shared by the commands that run stages (`run`, `ingest`, `comment`, `synthesize`).
 struct RunOptions: ParsableArguments {
@@ -94,12 +95,14 @@ enum ExitStatus {
     static let modelUnavailable: Int32 = 69
     static let internalError: Int32 = 70
     static let corpusIO: Int32 = 74
+    static let cannotWriteOutput: Int32 = 73
 
     static let helpText = """
     Exit status: 0 done; 64 usage error; 65 invalid inputs (each problem printed as \
     file:line: field: message); 69 model unavailable (missing model file, unset API key, \
     server failure, or a --replay-only call missing from the archive); 70 internal error; \
-    74 corpus I/O (cannot open, read or write the corpus file).
+    73 output (the report site cannot be written); 74 corpus I/O (cannot open, read or \
+    write the corpus file).
     """
 
     static func code(for error: Error) -> Int32 {
@@ -109,7 +112,14 @@ enum ExitStatus {
              is SafetensorsError, is WordPieceError:
             modelUnavailable
         case is CorpusError, is DatabaseError, is CorruptArchiveEntry: corpusIO
-        case is StageError, is ExportError: usage
+        case is StageError, is ExportError, is RunSelectionError: usage
+        case is TemplateErrors: invalidInputs
+        case let site as SiteError:
+            switch site {
+            case .missingTemplates: invalidInputs
+            case .notASite: usage
+            case .cannotWrite: cannotWriteOutput
+            }
         default: internalError
         }
     }
