@@ -184,54 +184,33 @@ public final class GGUFFile: @unchecked Sendable {
     public let tensors: [GGUFTensor]
     public let alignment: Int
     private let tensorIndex: [String: Int]
-    private let base: UnsafeRawPointer
-    private let size: Int
+    private let file: MappedFile
 
     /// Maps the file and parses its header, metadata and tensor table. Tensor data is not
     /// touched here (only bounds-checked), so opening is cheap.
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            let code = errno
-            if code == ENOENT { throw GGUFError.missingFile(path: path) }
-            throw GGUFError.unreadable(path: path, reason: String(cString: strerror(code)))
-        }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw GGUFError.unreadable(path: path, reason: String(cString: strerror(errno)))
-        }
-        if (info.st_mode & S_IFMT) == S_IFDIR {
-            throw GGUFError.unreadable(path: path, reason: "it is a directory")
-        }
-        let size = Int(info.st_size)
-        guard size >= 4 else {
-            throw GGUFError.truncated(path: path, reading: "the magic", offset: 0, needed: 4, fileSize: size)
-        }
-        guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
-            throw GGUFError.unreadable(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
-        }
-        self.base = UnsafeRawPointer(mapped)
-        self.size = size
+        let file: MappedFile
         do {
-            var reader = Reader(base: base, size: size, path: path)
-            let parsed = try Self.parse(&reader)
-            version = parsed.version
-            metadata = parsed.metadata
-            tensors = parsed.tensors
-            alignment = parsed.alignment
-        } catch {
-            munmap(mapped, size)
-            throw error
+            file = try MappedFile(path: path)
+        } catch .missing {
+            throw GGUFError.missingFile(path: path)
+        } catch .unreadable(let reason) {
+            throw GGUFError.unreadable(path: path, reason: reason)
         }
+        guard file.size >= 4 else {
+            throw GGUFError.truncated(path: path, reading: "the magic", offset: 0, needed: 4, fileSize: file.size)
+        }
+        self.file = file
+        var reader = Reader(base: file.base, size: file.size, path: path)
+        let parsed = try Self.parse(&reader)
+        version = parsed.version
+        metadata = parsed.metadata
+        tensors = parsed.tensors
+        alignment = parsed.alignment
         var index: [String: Int] = [:]
         for (i, tensor) in tensors.enumerated() { index[tensor.name] = i }
         tensorIndex = index
-    }
-
-    deinit {
-        munmap(UnsafeMutableRawPointer(mutating: base), size)
     }
 
     public func string(_ key: String) -> String? {
@@ -282,7 +261,7 @@ public final class GGUFFile: @unchecked Sendable {
 
     /// The tensor's bytes inside the mapping; valid as long as this file object lives.
     public func data(of tensor: GGUFTensor) -> UnsafeRawPointer {
-        base + tensor.fileOffset
+        file.base + tensor.fileOffset
     }
 
     // MARK: Parsing

@@ -65,8 +65,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     public let tensors: [SafetensorsTensor]
     public let metadata: [String: String]
     private let index: [String: Int]
-    private let base: UnsafeRawPointer
-    private let size: Int
+    private let file: MappedFile
 
     /// Bytes per element of the dtypes the format defines (others are refused as malformed).
     static let elementBytes: [String: Int] = [
@@ -82,42 +81,22 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// Maps the file and parses and checks its header. Tensor data is not touched here.
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            let code = errno
-            if code == ENOENT { throw SafetensorsError.missingFile(path: path) }
-            throw SafetensorsError.unreadable(path: path, reason: String(cString: strerror(code)))
-        }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw SafetensorsError.unreadable(path: path, reason: String(cString: strerror(errno)))
-        }
-        if (info.st_mode & S_IFMT) == S_IFDIR {
-            throw SafetensorsError.unreadable(path: path, reason: "it is a directory")
-        }
-        let size = Int(info.st_size)
-        guard size >= 8 else {
-            throw SafetensorsError.truncated(path: path, reading: "the header length", needed: 8, fileSize: size)
-        }
-        guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
-            throw SafetensorsError.unreadable(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
-        }
-        base = UnsafeRawPointer(mapped)
-        self.size = size
+        let file: MappedFile
         do {
-            (tensors, metadata) = try Self.parseHeader(base: base, size: size, path: path)
-        } catch {
-            munmap(mapped, size)
-            throw error
+            file = try MappedFile(path: path)
+        } catch .missing {
+            throw SafetensorsError.missingFile(path: path)
+        } catch .unreadable(let reason) {
+            throw SafetensorsError.unreadable(path: path, reason: reason)
         }
+        guard file.size >= 8 else {
+            throw SafetensorsError.truncated(path: path, reading: "the header length", needed: 8, fileSize: file.size)
+        }
+        self.file = file
+        (tensors, metadata) = try Self.parseHeader(base: file.base, size: file.size, path: path)
         var index: [String: Int] = [:]
         for (i, tensor) in tensors.enumerated() { index[tensor.name] = i }
         self.index = index
-    }
-
-    deinit {
-        munmap(UnsafeMutableRawPointer(mutating: base), size)
     }
 
     public func tensor(named name: String) -> SafetensorsTensor? {
@@ -140,7 +119,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard tensor.shape == shape else {
             throw SafetensorsError.invalidTensor(path: path, tensor: name, reason: "expected shape \(shape), found \(tensor.shape)")
         }
-        return (tensor, base + tensor.byteRange.lowerBound)
+        return (tensor, file.base + tensor.byteRange.lowerBound)
     }
 
     private static func parseHeader(base: UnsafeRawPointer, size: Int, path: String) throws -> ([SafetensorsTensor], [String: String]) {
