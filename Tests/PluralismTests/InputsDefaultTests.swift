@@ -81,7 +81,7 @@ struct InputsDefaultTests {
         }
         #expect(Set(canonical).count == 1)
         #expect(configHashes.count == 3)
-        #expect(canonical[0].hasPrefix(#"{"base_model":{"backend":"embedded"},"decoding":{"base":{"max_tokens":200,"seed":0,"temperature":0.1,"top_k":0,"top_p":1},"#))
+        #expect(canonical[0].hasPrefix(#"{"base_model":{"backend":"embedded"},"debias":{"passages":"shuffled","rotations":"all"},"decoding":{"base":{"max_tokens":200,"seed":0,"temperature":0.1,"top_k":0,"top_p":1},"#))
     }
 
     @Test func editingAProfileChangesTheCanonicalConfig() throws {

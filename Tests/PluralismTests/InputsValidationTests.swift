@@ -53,7 +53,7 @@ struct InputsValidationTests {
         #expect(found[0].file == "run.json" && found[0].line == 5 && found[0].field == "sed")
         #expect(found[0].message.hasPrefix("unknown field; expected one of: name, seed, pools,"))
         #expect(found[1] == error("run.json", 3, "pools[0].communities[0].colour",
-                                  "unknown field; expected one of: name, description, system_prompt, profile, model, decoding"))
+                                  "unknown field; expected one of: name, label, description, system_prompt, profile, model, decoding"))
         // Question files are still checked when the config has problems.
         #expect(found[2] == error("q.jsonl", 1, "situaton", "unknown field; expected one of: id, mode, situation, values"))
         #expect(found[3] == error("q.jsonl", 1, "situation", "missing field"))
