@@ -20,6 +20,9 @@ struct InputsDefaultTests {
         #expect(config.commentDecoding == Decoding(temperature: 1.0, topP: 0.9, maxTokens: 200, seed: config.seed))
         #expect(config.baseDecoding == Decoding(temperature: 0.1, topP: 1.0, maxTokens: 200, seed: config.seed))
         #expect(config.distributionTopLogprobs == 20)
+        #expect(config.debias == DebiasSettings(rotations: .all, passages: .shuffled))
+        #expect(config.communities.allSatisfy { $0.label != nil })
+        #expect(config.populations.filter { $0.label != nil }.map(\.name) == ["kenya", "japan", "germany", "united-states", "brazil"])
         for community in config.communities {
             let words = community.profile.split(whereSeparator: \.isWhitespace).count
             #expect((150...250).contains(words), "\(community.name): profile has \(words) words")
