@@ -270,7 +270,8 @@ struct Auditor {
         if item.record.mode == Method.steerable.rawValue, let gold = item.content.gold, let option = synthesis.answerOption {
             rows.append(row(synthesis, "steering_correct", score: option == gold ? 1 : 0, [
                 "predicted": .integer(Int64(option)), "gold": .integer(Int64(gold)), "options": .array(item.options.map(JSON.string)),
-                "selection": synthesis.selectionParsed.map { .string($0 ? "parsed" : "fallback") } ?? .null,
+                "selection": synthesis.selectionMethod.map { .string($0.rawValue) }
+                    ?? synthesis.selectionParsed.map { .string($0 ? "parsed" : "fallback") } ?? .null,
                 "distribution_fallback": .bool(mix.fallback),
             ]))
         }
