@@ -194,6 +194,7 @@ import Testing
         // Always "1." and the label of right's camp: the name wins over the number.
         let model = Self.partisanModel(textSelection: { _ in ScriptedModel.text("1. Right camp, because they weigh it best.") })
         let summary = try await Pipeline.run(PipelineFixture.context(textOnlyInputs(labels: true), corpus: corpus, model: model))
+        #expect(try corpus.communities(runID: summary.runID).map(\.label) == ["Left camp", "Center camp", "Right camp", "Asia camp", "Europe camp"])
         let moe = try #require(try corpus.syntheses(runID: summary.runID, itemID: "st1").first { $0.method == "moe" })
         #expect(moe.selectedCommunity == "right")
         let selection = try StoredSelection(moe)
