@@ -228,11 +228,12 @@ public final class Corpus: @unchecked Sendable {
                 try explainingMissingParents(of: "community (\(community.runID), \(community.name))", [runParent(community.runID)]) {
                     try database.execute(
                     """
-                    INSERT OR IGNORE INTO community (run_id, name, pool, description, system_prompt, profile, model_json, ordinal)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT OR IGNORE INTO community (run_id, name, pool, description, system_prompt, profile, model_json, ordinal,
+                                                     label)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                         [community.runID, community.name, community.pool, community.description, community.systemPrompt,
-                         community.profile, community.modelJSON, community.ordinal])
+                         community.profile, community.modelJSON, community.ordinal, community.label])
                 }
             }
         }
@@ -242,13 +243,14 @@ public final class Corpus: @unchecked Sendable {
     public func communities(runID: String) throws -> [CommunityRecord] {
         try database.fetchAll(
             """
-            SELECT run_id, name, pool, description, system_prompt, profile, model_json, ordinal
+            SELECT run_id, name, pool, description, system_prompt, profile, model_json, ordinal, label
             FROM community WHERE run_id = ? ORDER BY ordinal, name
             """, [runID]
         ) { row in
             CommunityRecord(
                 runID: try row.get(0), name: try row.get(1), pool: try row.get(2), description: try row.get(3),
-                systemPrompt: try row.get(4), profile: try row.get(5), modelJSON: try row.get(6), ordinal: try row.get(7))
+                systemPrompt: try row.get(4), profile: try row.get(5), modelJSON: try row.get(6), ordinal: try row.get(7),
+                label: try row.get(8))
         }
     }
 
@@ -355,7 +357,11 @@ public final class Corpus: @unchecked Sendable {
             for (name, value) in [("covered_mass", distribution.coveredMass), ("weight", distribution.weight)] where !value.isFinite {
                 throw CorpusError.invalidRecord(table: "distribution", key: distributionKey, reason: "\(name) is \(value)")
             }
+            try JSONColumn.requireJSON(distribution.rotationsJSON, table: "distribution", column: "rotations_json", key: distributionKey)
             return try JSONColumn.encode(distribution.probabilities, table: "distribution", key: distributionKey)
+        }
+        for (column, text) in [("selection_json", synthesis.selectionJSON), ("answer_tie_json", synthesis.answerTieJSON)] {
+            if let text { try JSONColumn.requireJSON(text, table: "synthesis", column: column, key: key) }
         }
         var parents = [itemParent(synthesis.runID, synthesis.itemID)]
         if let selected = synthesis.selectedCommunity { parents.append(communityParent(synthesis.runID, selected)) }
@@ -364,21 +370,24 @@ public final class Corpus: @unchecked Sendable {
                 try database.execute(
                     """
                     INSERT INTO synthesis (run_id, item_id, method, text, selected_community, selection_parsed, selection_reply,
-                                           answer_option, call_keys_json)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                           answer_option, call_keys_json, selection_method, selection_json, passages_json,
+                                           answer_tie_json)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                     [synthesis.runID, synthesis.itemID, synthesis.method, synthesis.text, synthesis.selectedCommunity,
                      synthesis.selectionParsed, synthesis.selectionReply, synthesis.answerOption,
-                     JSONColumn.encode(synthesis.callKeys)])
+                     JSONColumn.encode(synthesis.callKeys), synthesis.selectionMethod?.rawValue, synthesis.selectionJSON,
+                     synthesis.passages.map(JSONColumn.encode), synthesis.answerTieJSON])
             }
             for (distribution, probabilities) in zip(distributions, distributionJSON) {
                 try database.execute(
                     """
-                    INSERT INTO distribution (run_id, item_id, method, community, probabilities_json, covered_mass, fallback, weight)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO distribution (run_id, item_id, method, community, probabilities_json, covered_mass, fallback, weight,
+                                              rotations_json)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                     [distribution.runID, distribution.itemID, distribution.method, distribution.community, probabilities,
-                     distribution.coveredMass, distribution.fallback, distribution.weight])
+                     distribution.coveredMass, distribution.fallback, distribution.weight, distribution.rotationsJSON])
             }
         }
     }
@@ -394,17 +403,30 @@ public final class Corpus: @unchecked Sendable {
     public func syntheses(runID: String, itemID: String? = nil) throws -> [SynthesisRecord] {
         let select = """
             SELECT s.run_id, s.item_id, s.method, s.text, s.selected_community, s.selection_parsed, s.selection_reply,
-                   s.answer_option, s.call_keys_json
+                   s.answer_option, s.call_keys_json, s.selection_method, s.selection_json, s.passages_json, s.answer_tie_json
             FROM synthesis s JOIN item i ON i.run_id = s.run_id AND i.id = s.item_id
             """
         let order = "ORDER BY i.ordinal, s.item_id, s.method"
         let read = { (row: Row) in
             let runID: String = try row.get(0), itemID: String = try row.get(1), method: String = try row.get(2)
+            let key = "(\(runID), \(itemID), \(method))"
+            let methodText: String? = try row.get(9)
+            var selectionMethod: SynthesisRecord.SelectionMethod?
+            if let methodText {
+                guard let known = SynthesisRecord.SelectionMethod(rawValue: methodText) else {
+                    throw CorpusError.invalidValue(table: "synthesis", column: "selection_method", key: key,
+                                                   reason: "unknown selection method \(methodText)")
+                }
+                selectionMethod = known
+            }
+            let passagesText: String? = try row.get(11)
             return SynthesisRecord(
                 runID: runID, itemID: itemID, method: method, text: try row.get(3), selectedCommunity: try row.get(4),
                 selectionParsed: try row.get(5), selectionReply: try row.get(6), answerOption: try row.get(7),
-                callKeys: try JSONColumn.decode(
-                    [String].self, try row.get(8), table: "synthesis", column: "call_keys_json", key: "(\(runID), \(itemID), \(method))"))
+                callKeys: try JSONColumn.decode([String].self, try row.get(8), table: "synthesis", column: "call_keys_json", key: key),
+                selectionMethod: selectionMethod, selectionJSON: try row.get(10),
+                passages: try passagesText.map { try JSONColumn.decode([String].self, $0, table: "synthesis", column: "passages_json", key: key) },
+                answerTieJSON: try row.get(12))
         }
         if let itemID {
             return try database.fetchAll("\(select) WHERE s.run_id = ? AND s.item_id = ? \(order)", [runID, itemID], read)
@@ -413,7 +435,8 @@ public final class Corpus: @unchecked Sendable {
     }
 
     private static let distributionSelect = """
-        SELECT d.run_id, d.item_id, d.method, d.community, d.probabilities_json, d.covered_mass, d.fallback, d.weight
+        SELECT d.run_id, d.item_id, d.method, d.community, d.probabilities_json, d.covered_mass, d.fallback, d.weight,
+               d.rotations_json
         FROM distribution d
         JOIN item i ON i.run_id = d.run_id AND i.id = d.item_id
         LEFT JOIN community m ON m.run_id = d.run_id AND m.name = d.community
@@ -429,7 +452,7 @@ public final class Corpus: @unchecked Sendable {
             probabilities: try JSONColumn.decode(
                 [Double].self, try row.get(4), table: "distribution", column: "probabilities_json",
                 key: "(\(runID), \(itemID), \(method), '\(community)')"),
-            coveredMass: try row.get(5), fallback: try row.get(6), weight: try row.get(7))
+            coveredMass: try row.get(5), fallback: try row.get(6), weight: try row.get(7), rotationsJSON: try row.get(8))
     }
 
     /// The distributions of one method's answer to one item: per community in community
@@ -521,6 +544,13 @@ enum JSONColumn {
             throw CorpusError.invalidRecord(table: table, key: key, reason: "probability \(bad) cannot be stored")
         }
         return "[" + numbers.map(\.description).joined(separator: ",") + "]"
+    }
+
+    /// Refuses text that is not JSON, so a JSON column always holds what `->>` can query.
+    static func requireJSON(_ text: String, table: String, column: String, key: String) throws {
+        guard (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) != nil else {
+            throw CorpusError.invalidRecord(table: table, key: key, reason: "\(column) is not JSON: \(text.prefix(80))")
+        }
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String, table: String, column: String, key: String) throws -> T {

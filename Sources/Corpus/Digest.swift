@@ -6,18 +6,20 @@ extension Corpus {
     ///
     /// Covered, each table in primary-key order: items (id, mode, pool, ordinal, content JSON,
     /// content hash), communities (all columns), comments (all columns), syntheses (all
-    /// columns), distributions (all columns, probabilities as the decoded numbers), audits
-    /// (all columns). Left out: the run id (a run's name for itself, constant within the
+    /// columns: how selections were read, their parts and the passage order included),
+    /// distributions (all columns, probabilities as the decoded numbers, per-rotation parts
+    /// as their JSON text), audits (all columns). Left out: the run id (a run's name for itself, constant within the
     /// digest), an item's source file and line (where it was read from, which may be a
     /// machine's path), and the run manifest and call archive, whose timestamps and
     /// durations differ between two runs with the same content.
     ///
     /// Each row is serialised as tagged, length-prefixed fields; numbers as fixed-width
     /// big-endian bit patterns, so no rendering of a double can differ between machines.
-    /// docs/corpus-schema.md describes the byte format.
+    /// docs/corpus-schema.md describes the byte format. Version 2 added the columns of schema
+    /// version 3; a version-1 digest and a version-2 digest of the same run never agree.
     public func digest(runID: String) throws -> String {
         var canonical = CanonicalRows()
-        canonical.text("pluralism corpus digest v1")
+        canonical.text("pluralism corpus digest v2")
         try read {
             try canonical.table("item", from: database,
                 """
@@ -29,11 +31,11 @@ extension Corpus {
             }
             try canonical.table("community", from: database,
                 """
-                SELECT name, pool, description, system_prompt, profile, model_json, ordinal
+                SELECT name, pool, description, system_prompt, profile, model_json, ordinal, label
                 FROM community WHERE run_id = ? ORDER BY name
                 """, [runID]) { row, out in
                 for column in 0..<6 { try out.text(row.get(column)) }
-                try out.integer(row.get(6))
+                try out.integer(row.get(6)); try out.text(row.get(7))
             }
             try canonical.table("comment", from: database,
                 """
@@ -46,21 +48,31 @@ extension Corpus {
             try canonical.table("synthesis", from: database,
                 """
                 SELECT item_id, method, text, selected_community, selection_parsed, selection_reply, answer_option,
-                       call_keys_json
+                       call_keys_json, selection_method, selection_json, passages_json, answer_tie_json
                 FROM synthesis WHERE run_id = ? ORDER BY item_id, method
                 """, [runID]) { row, out in
                 let itemID: String = try row.get(0), method: String = try row.get(1)
+                let key = "(\(runID), \(itemID), \(method))"
                 out.text(itemID); out.text(method); try out.text(row.get(2))
                 try out.optionalText(row.get(3)); try out.optionalBool(row.get(4)); try out.optionalText(row.get(5))
                 try out.optionalInteger(row.get(6))
-                let keys = try JSONColumn.decode(
-                    [String].self, row.get(7), table: "synthesis", column: "call_keys_json", key: "(\(runID), \(itemID), \(method))")
+                let keys = try JSONColumn.decode([String].self, row.get(7), table: "synthesis", column: "call_keys_json", key: key)
                 out.count(keys.count)
                 for key in keys { out.text(key) }
+                try out.optionalText(row.get(8)); try out.optionalText(row.get(9))
+                let passagesText: String? = try row.get(10)
+                if let passagesText {
+                    let passages = try JSONColumn.decode([String].self, passagesText, table: "synthesis", column: "passages_json", key: key)
+                    out.count(passages.count)
+                    for passage in passages { out.text(passage) }
+                } else {
+                    out.null()
+                }
+                try out.optionalText(row.get(11))
             }
             try canonical.table("distribution", from: database,
                 """
-                SELECT item_id, method, community, probabilities_json, covered_mass, fallback, weight
+                SELECT item_id, method, community, probabilities_json, covered_mass, fallback, weight, rotations_json
                 FROM distribution WHERE run_id = ? ORDER BY item_id, method, community
                 """, [runID]) { row, out in
                 let itemID: String = try row.get(0), method: String = try row.get(1), community: String = try row.get(2)
@@ -70,7 +82,7 @@ extension Corpus {
                     key: "(\(runID), \(itemID), \(method), '\(community)')")
                 out.count(probabilities.count)
                 for probability in probabilities { out.real(probability) }
-                try out.real(row.get(4)); try out.bool(row.get(5)); try out.real(row.get(6))
+                try out.real(row.get(4)); try out.bool(row.get(5)); try out.real(row.get(6)); try out.text(row.get(7))
             }
             try canonical.table("audit", from: database,
                 """

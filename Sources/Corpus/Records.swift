@@ -65,10 +65,13 @@ public struct CommunityRecord: Sendable, Equatable {
     public var modelJSON: String
     /// Position in the configuration: the order of comments in prompts.
     public var ordinal: Int
+    /// The display name prompts show for the community ("" when the config gives none:
+    /// prompts then show its description alone, never its name).
+    public var label: String
 
     public init(
         runID: String, name: String, pool: String, description: String, systemPrompt: String, profile: String,
-        modelJSON: String, ordinal: Int
+        modelJSON: String, ordinal: Int, label: String = ""
     ) {
         self.runID = runID
         self.name = name
@@ -78,6 +81,7 @@ public struct CommunityRecord: Sendable, Equatable {
         self.profile = profile
         self.modelJSON = modelJSON
         self.ordinal = ordinal
+        self.label = label
     }
 }
 
@@ -122,22 +126,46 @@ public struct CommentRecord: Sendable, Equatable {
 
 /// The answer of one method (a mode or a baseline) to one item.
 public struct SynthesisRecord: Sendable, Equatable {
+    /// How a selection (steerable comment, MoE expert) was obtained.
+    public enum SelectionMethod: String, Sendable, CaseIterable {
+        /// Read as a distribution from next-token log-probabilities.
+        case logprobs
+        /// Parsed from generated text (backends without log-probabilities).
+        case parsed
+        /// Nothing could be read: a seeded draw among all candidates.
+        case fallback
+    }
+
     public var runID, itemID, method, text: String
-    /// Steerable mode: the community the base model chose (or the fallback's choice).
+    /// Steerable and MoE: the community chosen (by the model, or by the fallback's draw).
     public var selectedCommunity: String?
-    /// Steerable mode: true when the base model's reply parsed as a choice, false when the
-    /// selection fell back.
+    /// Steerable and MoE: true unless the selection fell back.
     public var selectionParsed: Bool?
-    /// Steerable mode: the base model's raw selection reply.
+    /// Steerable and MoE: the base model's reply to the selection prompt in the configuration's
+    /// order (the first rotation).
     public var selectionReply: String?
-    /// Argmax option index (0-based) for multiple-choice answers.
+    /// Chosen option index (0-based) for multiple-choice answers: the most probable option of
+    /// the final distribution, ties broken by a seeded draw (`answerTieJSON`).
     public var answerOption: Int?
     /// The archived calls behind this answer, in the order they were made.
     public var callKeys: [String]
+    /// Steerable and MoE: how the selection was obtained.
+    public var selectionMethod: SelectionMethod?
+    /// Steerable and MoE: the selection's candidates, final distribution, per-rotation parts
+    /// with their evidence, and any tie draw (canonical JSON; docs/corpus-schema.md).
+    public var selectionJSON: String?
+    /// The communities whose comments the answer prompt showed, in the order shown (nil when
+    /// the prompt showed none).
+    public var passages: [String]?
+    /// Multiple-choice answers whose final distribution tied: `{"tied": [...], "drawn": i}`
+    /// (canonical JSON); nil when one option was the most probable.
+    public var answerTieJSON: String?
 
     public init(
         runID: String, itemID: String, method: String, text: String, selectedCommunity: String? = nil,
-        selectionParsed: Bool? = nil, selectionReply: String? = nil, answerOption: Int? = nil, callKeys: [String] = []
+        selectionParsed: Bool? = nil, selectionReply: String? = nil, answerOption: Int? = nil, callKeys: [String] = [],
+        selectionMethod: SelectionMethod? = nil, selectionJSON: String? = nil, passages: [String]? = nil,
+        answerTieJSON: String? = nil
     ) {
         self.runID = runID
         self.itemID = itemID
@@ -148,6 +176,10 @@ public struct SynthesisRecord: Sendable, Equatable {
         self.selectionReply = selectionReply
         self.answerOption = answerOption
         self.callKeys = callKeys
+        self.selectionMethod = selectionMethod
+        self.selectionJSON = selectionJSON
+        self.passages = passages
+        self.answerTieJSON = answerTieJSON
     }
 }
 
@@ -164,11 +196,16 @@ public struct DistributionRecord: Sendable, Equatable {
     public var fallback: Bool
     /// The community's weight in the mix (1 for the mixed distribution itself).
     public var weight: Double
+    /// The distributions read with the options in each presented order, mapped back to the
+    /// item's option order, that `probabilities` averages (canonical JSON; `[]` for rows
+    /// written before schema version 3). The audit reads the order bias from them.
+    public var rotationsJSON: String
 
     public init(
         runID: String, itemID: String, method: String, community: String, probabilities: [Double],
-        coveredMass: Double, fallback: Bool, weight: Double
+        coveredMass: Double, fallback: Bool, weight: Double, rotationsJSON: String = "[]"
     ) {
+        self.rotationsJSON = rotationsJSON
         self.runID = runID
         self.itemID = itemID
         self.method = method

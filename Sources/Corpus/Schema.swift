@@ -149,5 +149,16 @@ enum Schema {
                 PRIMARY KEY (run_id, method, metric, subject)
             );
             """),
+        Migration(version: 3, summary: "how choices were read and ordered: selection distributions, rotations, passage order, tie draws, display labels", sql: """
+            ALTER TABLE community ADD COLUMN label TEXT NOT NULL DEFAULT '';
+
+            ALTER TABLE synthesis ADD COLUMN selection_method TEXT
+                CHECK (selection_method IN ('logprobs', 'parsed', 'fallback'));
+            ALTER TABLE synthesis ADD COLUMN selection_json TEXT;
+            ALTER TABLE synthesis ADD COLUMN passages_json TEXT;
+            ALTER TABLE synthesis ADD COLUMN answer_tie_json TEXT;
+
+            ALTER TABLE distribution ADD COLUMN rotations_json TEXT NOT NULL DEFAULT '[]';
+            """),
     ]
 }

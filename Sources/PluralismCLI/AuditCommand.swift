@@ -43,7 +43,8 @@ struct AuditCommand: AsyncParsableCommand {
 }
 
 /// The audit summary as an aligned table: one row per method, each score beside its trivial
-/// baseline where one applies.
+/// baseline where one applies, and the share of choices at the first position (selections)
+/// and of option A (answers) before and after debiasing.
 enum AuditTable {
     static func render(_ summaries: [AuditSummaryRecord]) -> String {
         guard !summaries.isEmpty else { return "no audit scores yet" }
@@ -56,7 +57,14 @@ enum AuditTable {
             guard let record else { return "" }
             return number(record.value) + (record.baseline.map { " (" + number($0) + ")" } ?? "")
         }
-        let header = ["method", "faithful", "values covered", "represented", "accuracy (majority)", "JS dist (uniform)", "fallbacks"]
+        /// "before→after (uniform)" for a position metric's first position.
+        func shift(_ method: String, _ metric: String, _ subject: String) -> String {
+            let at = { (view: String) in summaries.first { $0.method == method && $0.metric == "\(metric)_\(view)" && $0.subject == subject } }
+            guard let before = at("before"), let after = at("after") else { return "" }
+            return number(before.value) + "→" + number(after.value) + (after.baseline.map { " (" + number($0) + ")" } ?? "")
+        }
+        let header = ["method", "faithful", "values covered", "represented", "accuracy (majority)", "JS dist (uniform)", "fallbacks",
+                      "1st chosen (uniform)", "A chosen (uniform)"]
         var rows = [header]
         for method in methods {
             let rates = summaries.filter { $0.method == method && $0.metric == "representation_rate" }.compactMap(\.value)
@@ -70,6 +78,8 @@ enum AuditTable {
                 withBaseline(value(method, "accuracy")),
                 withBaseline(value(method, "js_distance")),
                 counted > 0 ? "\(Int(fallbacks))/\(counted)" : "",
+                shift(method, "selection_position", "1"),
+                shift(method, "answer_position", "A"),
             ])
         }
         let widths = header.indices.map { column in rows.map { $0[column].count }.max()! }

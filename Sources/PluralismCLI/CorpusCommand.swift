@@ -6,8 +6,8 @@ import Pluralism
 struct CorpusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "corpus",
-        abstract: "Inspect a corpus file: its runs and their content digests.",
-        subcommands: [Digest.self, Runs.self])
+        abstract: "Inspect a corpus file: its runs, their content digests and the order bias of their choices.",
+        subcommands: [Digest.self, Runs.self, Bias.self])
 
     struct Digest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -32,7 +32,7 @@ struct SampleRun {
         CommunityRecord(runID: "run-1", name: "left", pool: "perspectives", description: "left-leaning", systemPrompt: "You are left.",
                         profile: "We value equality.", modelJSON: #"{"backend":"embedded"}"#, ordinal: 0),
         CommunityRecord(runID: "run-1", name: "right", pool: "perspectives", description: "right-leaning", systemPrompt: "You are right.",
-                        profile: "We value liberty.", modelJSON: #"{"backend":"embedded"}"#, ordinal: 1),
+                        profile: "We value liberty.", modelJSON: #"{"backend":"embedded"}"#, ordinal: 1, label: "Right-leaning readers"),
     ]
     var calls: [ArchivedCall] = ["k1", "k2", "k3", "k4", "k5"].map {
         ArchivedCall(key: SHA256.hex($0), backend: "embedded", baseURL: "", model: "smollm2", requestJSON: "{\"r\":\"\($0)\"}",
@@ -52,12 +52,16 @@ struct SampleRun {
         syntheses = [
             SynthesisRecord(runID: "run-1", itemID: "q1", method: "overton", text: "Views differ.", callKeys: [calls[3].key]),
             SynthesisRecord(runID: "run-1", itemID: "q1", method: "steerable", text: "Rarely.", selectedCommunity: "right",
-                            selectionParsed: false, selectionReply: "I pick the second", answerOption: nil, callKeys: [calls[3].key, calls[4].key]),
-            SynthesisRecord(runID: "run-1", itemID: "q2", method: "distributional", text: "A", answerOption: 0, callKeys: [calls[4].key]),
+                            selectionParsed: false, selectionReply: "I pick the second", answerOption: nil, callKeys: [calls[3].key, calls[4].key],
+                            selectionMethod: .fallback, selectionJSON: #"{"candidates":["left","right"],"probabilities":[0.5,0.5]}"#,
+                            passages: ["right"]),
+            SynthesisRecord(runID: "run-1", itemID: "q2", method: "distributional", text: "A", answerOption: 0, callKeys: [calls[4].key],
+                            answerTieJSON: #"{"drawn":0,"tied":[0,1]}"#),
         ]
         distributions = [
             DistributionRecord(runID: "run-1", itemID: "q2", method: "distributional", community: "left",
-                               probabilities: [0.1, 0.9], coveredMass: 0.75, fallback: false, weight: 1),
+                               probabilities: [0.1, 0.9], coveredMass: 0.75, fallback: false, weight: 1,
+                               rotationsJSON: #"[{"offset":0,"probabilities":[0.2,0.8]},{"offset":1,"probabilities":[0,1]}]"#),
             DistributionRecord(runID: "run-1", itemID: "q2", method: "distributional", community: "right",
                                probabilities: [0.5, 0.5], coveredMass: 0.0, fallback: true, weight: 2),
             DistributionRecord(runID: "run-1", itemID: "q2", method: "distributional", community: "",

@@ -26,6 +26,32 @@ import Testing
         #expect(rows == [["kept", "unknown"]])
     }
 
+    @Test func aVersion2CorpusGainsTheChoiceColumnsWithItsRowsIntact() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.file("corpus.sqlite")
+        do {
+            let old = try Corpus.open(path: path, readOnly: false, migrations: Array(Schema.migrations.prefix(2)))
+            try old.database.executeScript("""
+                INSERT INTO run VALUES ('r', 'old', '{}', '{}', '0.1.0', '1', 'finished', '2026-01-01T00:00:00.000Z');
+                INSERT INTO item VALUES ('r', 'q', 'distributional', 'p', 'f', 1, 0, '{}', 'h');
+                INSERT INTO community VALUES ('r', 'c', 'p', 'd', 's', 'f', '{}', 0);
+                INSERT INTO synthesis (run_id, item_id, method, text, selected_community, selection_parsed, selection_reply,
+                                       answer_option, call_keys_json)
+                VALUES ('r', 'q', 'moe', 'A. yes', 'c', 1, '1', 0, '[]');
+                INSERT INTO distribution VALUES ('r', 'q', 'moe', '', '[0.75,0.25]', 0.5, 0, 1);
+                """)
+        }
+        let corpus = try Corpus.open(path: path)
+        #expect(try corpus.schemaVersion() == 3)
+        #expect(try corpus.communities(runID: "r").map(\.label) == [""])
+        let synthesis = try #require(try corpus.syntheses(runID: "r").first)
+        #expect(synthesis.selectedCommunity == "c" && synthesis.selectionParsed == true)
+        #expect(synthesis.selectionMethod == nil && synthesis.selectionJSON == nil && synthesis.passages == nil)
+        #expect(synthesis.answerTieJSON == nil)
+        #expect(try corpus.distributions(runID: "r").map(\.rotationsJSON) == ["[]"])
+    }
+
     @Test func aFailingStepLeavesTheFileAtThePreviousVersion() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }

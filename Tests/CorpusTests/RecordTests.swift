@@ -220,6 +220,34 @@ import Testing
         #expect(try corpus.counts(runID: "run-1").syntheses == 0)
     }
 
+    @Test func jsonColumnsMustHoldJSON() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let corpus = try freshCorpus(folder)
+        let sample = SampleRun()
+        try corpus.insertRun(sample.run)
+        try corpus.insertItems(sample.items)
+        try corpus.insertCommunities(sample.communities)
+        try corpus.archiveCall(sample.calls[4])
+        var parts = sample.distributions
+        parts[0].rotationsJSON = "[{offset: 0}]"
+        #expect(throws: CorpusError.self) { try corpus.insertSynthesis(sample.syntheses[2], distributions: parts) }
+        var synthesis = sample.syntheses[2]
+        synthesis.answerTieJSON = "tied"
+        #expect(throws: CorpusError.self) { try corpus.insertSynthesis(synthesis, distributions: sample.distributions) }
+        #expect(try corpus.counts(runID: "run-1").syntheses == 0)
+    }
+
+    @Test func aSelectionMethodOutsideTheThreeIsRefusedBySQLite() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let corpus = try freshCorpus(folder)
+        try SampleRun().write(to: corpus)
+        #expect(throws: DatabaseError.self) {
+            try corpus.database.execute("UPDATE synthesis SET selection_method = 'guessed' WHERE method = 'steerable'")
+        }
+    }
+
     @Test func distributionsMustBelongToTheirSynthesis() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }

@@ -20,6 +20,9 @@ struct InputsDefaultTests {
         #expect(config.commentDecoding == Decoding(temperature: 1.0, topP: 0.9, maxTokens: 200, seed: config.seed))
         #expect(config.baseDecoding == Decoding(temperature: 0.1, topP: 1.0, maxTokens: 200, seed: config.seed))
         #expect(config.distributionTopLogprobs == 20)
+        #expect(config.debias == DebiasSettings(rotations: .all, passages: .shuffled))
+        #expect(config.communities.allSatisfy { $0.label != nil })
+        #expect(config.populations.filter { $0.label != nil }.map(\.name) == ["kenya", "japan", "germany", "united-states", "brazil"])
         for community in config.communities {
             let words = community.profile.split(whereSeparator: \.isWhitespace).count
             #expect((150...250).contains(words), "\(community.name): profile has \(words) words")
@@ -81,7 +84,7 @@ struct InputsDefaultTests {
         }
         #expect(Set(canonical).count == 1)
         #expect(configHashes.count == 3)
-        #expect(canonical[0].hasPrefix(#"{"base_model":{"backend":"embedded"},"decoding":{"base":{"max_tokens":200,"seed":0,"temperature":0.1,"top_k":0,"top_p":1},"#))
+        #expect(canonical[0].hasPrefix(#"{"base_model":{"backend":"embedded"},"debias":{"passages":"shuffled","rotations":"all"},"decoding":{"base":{"max_tokens":200,"seed":0,"temperature":0.1,"top_k":0,"top_p":1},"#))
     }
 
     @Test func editingAProfileChangesTheCanonicalConfig() throws {

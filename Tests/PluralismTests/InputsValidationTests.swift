@@ -53,7 +53,7 @@ struct InputsValidationTests {
         #expect(found[0].file == "run.json" && found[0].line == 5 && found[0].field == "sed")
         #expect(found[0].message.hasPrefix("unknown field; expected one of: name, seed, pools,"))
         #expect(found[1] == error("run.json", 3, "pools[0].communities[0].colour",
-                                  "unknown field; expected one of: name, description, system_prompt, profile, model, decoding"))
+                                  "unknown field; expected one of: name, label, description, system_prompt, profile, model, decoding"))
         // Question files are still checked when the config has problems.
         #expect(found[2] == error("q.jsonl", 1, "situaton", "unknown field; expected one of: id, mode, situation, values"))
         #expect(found[3] == error("q.jsonl", 1, "situation", "missing field"))
@@ -185,6 +185,91 @@ struct InputsValidationTests {
             error("run.json", 6, "populations.pop.zz", "unknown community \"zz\""),
             error("run.json", 6, "populations.pop.b", "negative weight -1; weights must be 0 or more"),
         ])
+    }
+
+    @Test func debiasSettingsAreReadAndChecked() throws {
+        for (setting, expected) in [(#""all""#, DebiasSettings.Rotations.all), (#""none""#, .none), ("3", .count(3))] {
+            let folder = try Folder([
+                "run.json": Folder.config(extra: "  \"debias\": {\"rotations\": \(setting), \"passages\": \"config\"},\n"),
+                "q.jsonl": Folder.overton,
+            ])
+            defer { folder.remove() }
+            let config = try folder.load().config
+            #expect(config.debias == DebiasSettings(rotations: expected, passages: .config))
+            #expect(config.canonicalJSON.contains(#""debias":{"passages":"config","rotations":\#(setting)}"#))
+        }
+        let found = try errors([
+            "run.json": Folder.config(extra: "  \"debias\": {\"rotations\": 0,\n    \"passages\": \"random\", \"order\": 1},\n"),
+            "q.jsonl": Folder.overton,
+        ])
+        #expect(found == [
+            error("run.json", 6, "debias.order", "unknown field; expected one of: rotations, passages"),
+            error("run.json", 5, "debias.rotations", "0 is out of range; expected at least 1"),
+            error("run.json", 6, "debias.passages", "unknown passage order \"random\"; expected one of: shuffled, config"),
+        ])
+        let words = try errors(["run.json": Folder.config(extra: "  \"debias\": {\"rotations\": \"some\"},\n"), "q.jsonl": Folder.overton])
+        #expect(words == [error("run.json", 5, "debias.rotations",
+                                "unknown setting \"some\"; expected \"all\" (every rotation), \"none\" (the configuration's order only) or a whole number of rotations from 1")])
+        let type = try errors(["run.json": Folder.config(extra: "  \"debias\": {\"rotations\": true},\n"), "q.jsonl": Folder.overton])
+        #expect(type == [error("run.json", 5, "debias.rotations", "expected \"all\", \"none\" or a whole number, found a boolean")])
+    }
+
+    @Test func populationsTakeALabelAndTheOldFormStillLoads() throws {
+        let folder = try Folder([
+            "run.json": Folder.config(populations: #"{"japan": {"label": "Japan", "weights": {"a": 2}}, "old": {"b": 3}, "plain": {"label": "Everyone"}, "none": {}}"#),
+            "q.jsonl": Folder.overton,
+        ])
+        defer { folder.remove() }
+        let config = try folder.load().config
+        #expect(config.populations == [
+            Population(name: "japan", label: "Japan", weights: ["a": 2]), Population(name: "old", weights: ["b": 3]),
+            Population(name: "plain", label: "Everyone"), Population(name: "none"),
+        ])
+        #expect(config.canonicalJSON.contains(#""populations":{"japan":{"label":"Japan","weights":{"a":2}},"none":{"weights":{}},"#))
+
+        let found = try errors([
+            "run.json": Folder.config(populations: "{\"japan\": {\"label\": \"\", \"weights\": {\"zz\": 1}},\n    \"odd\": {\"label\": \"L\", \"colour\": 1}, \"num\": {\"label\": 2}}"),
+            "q.jsonl": Folder.overton,
+        ])
+        #expect(found == [
+            error("run.json", 5, "populations.japan.label", "must not be empty"),
+            error("run.json", 5, "populations.japan.weights.zz", "unknown community \"zz\""),
+            error("run.json", 6, "populations.odd.colour", "unknown field; expected one of: label, weights"),
+            // A number is a weight: the old form, naming a community "label" that does not exist.
+            error("run.json", 6, "populations.num.label", "unknown community \"label\""),
+        ])
+    }
+
+    @Test func communityLabelsAndModelsWithoutLogprobs() throws {
+        let folder = try Folder([
+            "run.json": Folder.config(a: #""name": "a", "label": "Alpha camp", "description": "A.", "system_prompt": "S.""#,
+                                      extra: "  \"base_model\": {\"backend\": \"embedded\", \"logprobs\": false},\n"),
+            "q.jsonl": Folder.overton,
+        ])
+        defer { folder.remove() }
+        let config = try folder.load().config
+        #expect(config.communities.map(\.label) == ["Alpha camp", nil])
+        #expect(config.baseModel == ModelSpec(backend: "embedded", logprobs: false))
+        #expect(!config.baseModel.givesLogprobs && ModelSpec.embedded.givesLogprobs)
+
+        // Multiple-choice answers are read from log-probabilities: a base model without them
+        // cannot answer them.
+        let found = try errors([
+            "run.json": Folder.config(extra: "  \"base_model\": {\"backend\": \"openai\", \"base_url\": \"http://h/v1\", \"model\": \"m\",\n    \"logprobs\": false},\n"),
+            "q.jsonl": Folder.overton + "\n" + Folder.distributional,
+        ])
+        #expect(found == [error("run.json", 5, "base_model.logprobs",
+                                "the base model gives no log-probabilities, but 1 multiple-choice item(s) (first: d1) are answered from them; use a backend that returns log-probabilities or leave out the multiple-choice items")])
+        let type = try errors(["run.json": Folder.config(extra: "  \"base_model\": {\"backend\": \"embedded\", \"logprobs\": \"no\"},\n"),
+                               "q.jsonl": Folder.overton])
+        #expect(type == [error("run.json", 5, "base_model.logprobs", "expected true or false, found a string")])
+    }
+
+    @Test func aPoolHasAtMostTwentySixCommunities() throws {
+        let many = (1...26).map { #"{"name": "c\#($0)", "description": "D.", "system_prompt": "S."}"# }.joined(separator: ", ")
+        let found = try errors(["run.json": Folder.config(b: #""name": "b", "description": "B.", "system_prompt": "S."}, \#(many)"#.dropLast().description),
+                                "q.jsonl": Folder.overton])
+        #expect(found == [error("run.json", 2, "pools[0].communities", "28 communities; a pool has at most 26 (selections letter them A to Z)")])
     }
 
     @Test func unknownPopulationAndAllZeroWeights() throws {

@@ -11,9 +11,10 @@ import Testing
     static let configPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Fixtures/pipeline/run.json").path
 
-    /// Comments 3 × 2; overton 1; steerable 2; distributional 2; vanilla, prompting 3 each;
-    /// moe 3 × 2.
-    static let calls = 23
+    /// Comments 3 × 2; overton 1; steerable 2 selection rotations + 3 answer rotations;
+    /// distributional 2 communities × 3 option rotations; vanilla and prompting 1 + 3 + 3 each;
+    /// moe 2 selection rotations per item + answers 1 + 3 + 3.
+    static let calls = 45
 
     static let modelPath = ModelStore().path(for: ModelStore.defaultModel)
     static let encoderPaths = [ModelStore.sentenceModel, ModelStore.sentenceVocabulary].map { ModelStore().path(for: $0) }

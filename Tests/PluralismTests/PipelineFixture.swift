@@ -8,15 +8,18 @@ import Foundation
 /// Pools: `perspective` (left, center, right) and `culture` (asia, europe).
 /// Items: two Overton situations (one per pool), two steerable items (open and multiple
 /// choice), two distributional questions (one with a weighted population).
-/// A full run makes 51 calls: 16 comments (4 perspective items × 3 + 2 culture items × 2),
-/// overton 2, steerable 2 × 2, distributional 3 + 2, vanilla 6, prompting 6, moe 6 × 2.
+/// A full run, every choice read in every rotation of its candidates, makes 90 calls:
+/// 16 comments (4 perspective items × 3 + 2 culture items × 2); overton 2; steerable: st1
+/// 3 selection rotations + 1 answer, st2 3 + 3 option rotations; distributional di1 3
+/// communities × 3 rotations, di2 2 × 2; vanilla and prompting 1 + 1 + 1 + 3 + 3 + 2 each;
+/// moe selections 3 + 2 + 3 + 3 + 3 + 2 and answers 1 + 1 + 1 + 3 + 3 + 2.
 enum PipelineFixture {
-    static let fullRunCalls = 51
+    static let fullRunCalls = 90
     static let commentCount = 16
     static let synthesisCount = 24
 
-    static func community(_ name: String, pool: String) -> CommunitySpec {
-        CommunitySpec(name: name, pool: pool, description: "People who see things the \(name) way.",
+    static func community(_ name: String, pool: String, label: String? = nil) -> CommunitySpec {
+        CommunitySpec(name: name, pool: pool, description: "People who see things the \(name) way.", label: label,
                       systemPrompt: "You speak for the \(name) community.",
                       profile: "We, the \(name) community, care about what our members care about.",
                       model: .embedded, decoding: RunConfig.defaultCommentDecoding)
@@ -40,20 +43,29 @@ enum PipelineFixture {
              text: "Is it rude to arrive early?", options: ["Yes", "No"]),
     ]
 
-    static func config(name: String = "fixture", extraCommunity: String? = nil) -> RunConfig {
-        var communities = ["left", "center", "right"].map { community($0, pool: "perspective") }
+    static func config(name: String = "fixture", extraCommunity: String? = nil,
+                       perspectives: [String] = ["left", "center", "right"]) -> RunConfig {
+        var communities = perspectives.map { community($0, pool: "perspective") }
         if let extraCommunity { communities.append(community(extraCommunity, pool: "perspective")) }
         communities += ["asia", "europe"].map { community($0, pool: "culture") }
         return RunConfig(
             name: name, seed: 7, communities: communities, baseModel: .embedded, methods: Method.allCases,
             commentDecoding: RunConfig.defaultCommentDecoding, baseDecoding: RunConfig.defaultBaseDecoding,
-            distributionTopLogprobs: 20, populations: [Population(name: "left-leaning", weights: ["left": 3])],
+            distributionTopLogprobs: 20,
+            populations: [Population(name: "left-leaning", label: "Left-leaning voters", weights: ["left": 3])],
             questions: [])
     }
 
     static func inputs(name: String = "fixture", extraCommunity: String? = nil) -> RunInputs {
         RunInputs(config: config(name: name, extraCommunity: extraCommunity), items: items,
                   fileHashes: ["run.json": "0000", "overton.jsonl": "1111"])
+    }
+
+    /// The fixture with changes to its config and items (a reordering, a setting).
+    static func inputs(config change: (inout RunConfig) -> Void, items: [Item] = items) -> RunInputs {
+        var config = config()
+        change(&config)
+        return RunInputs(config: config, items: items, fileHashes: ["run.json": "0000", "overton.jsonl": "1111"])
     }
 
     static func temporaryCorpus() throws -> Corpus {

@@ -75,24 +75,27 @@ import Testing
 
     @Test func addingACommunityCallsOnlyForWhatDependsOnIt() async throws {
         let corpus = try PipelineFixture.temporaryCorpus()
-        let model = ScriptedModel()
+        // Chooses by content (right's comment, right's expert), so the newcomer changes no
+        // choice and every answer after a selection replays.
+        let model = StageTests.partisanModel()
         let before = try await Pipeline.run(PipelineFixture.context(PipelineFixture.inputs(), corpus: corpus, model: model))
 
         let after = try await Pipeline.run(
             PipelineFixture.context(PipelineFixture.inputs(extraCommunity: "libertarian"), corpus: corpus, model: model))
         #expect(after.runID != before.runID)
         #expect(try corpus.runs().count == 2)
-        // Fresh: the newcomer's comment on the 4 perspective items; the Overton synthesis
-        // of ov1; the steerable selections of st1 and st2 (their answers replay: the
-        // selection still picks comment 2); di1's read with the newcomer's comment; the MoE
-        // selections of the 4 perspective items (answers replay, same expert chosen).
+        // Fresh: the newcomer's comment on the 4 perspective items; the Overton synthesis of
+        // ov1; the steerable selections of st1 and st2 in 4 rotations each (their answers
+        // replay: the same comment is chosen); di1's 3 option rotations with the newcomer's
+        // comment; the MoE selections of the 4 perspective items in 4 rotations each (answers
+        // replay, same expert chosen).
         let comments = try #require(after.stages.first { $0.stage == "comment" })
         #expect(comments.freshCalls == 4)
         #expect(comments.replayedCalls == PipelineFixture.commentCount)
         let synthesis = try #require(after.stages.first { $0.stage == "synthesize" })
-        #expect(synthesis.freshCalls == 1 + 2 + 1 + 4)
-        #expect(after.freshCalls == 12)
-        #expect(model.calls == PipelineFixture.fullRunCalls + 12)
+        #expect(synthesis.freshCalls == 1 + 2 * 4 + 3 + 4 * 4)
+        #expect(after.freshCalls == 4 + 28)
+        #expect(model.calls == PipelineFixture.fullRunCalls + 32)
         #expect(after.comments == PipelineFixture.commentCount + 4)
         #expect(after.syntheses == PipelineFixture.synthesisCount)
         // The newcomer now weighs in di1's mix.
@@ -155,8 +158,21 @@ import Testing
         #expect((js["evidence"] as? [String: Any])?["gold"] as? [Double] == [0.7, 0.2, 0.1])
         let ov1 = try #require(records.first { ($0["item"] as? [String: Any])?["id"] as? String == "ov1" })
         #expect((ov1["audits"] as? [Any])?.isEmpty == false)
-        let moe = try #require((ov1["syntheses"] as? [String: Any])?["moe"] as? [String: Any])
-        #expect(moe["selected_community"] as? String == "center")
+        let ov1Syntheses = try #require(ov1["syntheses"] as? [String: Any])
+        let moe = try #require(ov1Syntheses["moe"] as? [String: Any])
+        let stored = try #require(try corpus.syntheses(runID: summary.runID, itemID: "ov1").first { $0.method == "moe" })
+        #expect(moe["selected_community"] as? String == stored.selectedCommunity)
         #expect(moe["selection_parsed"] as? Bool == true)
+        // How the selection was read travels with it: the method, every rotation, the passage.
+        #expect(moe["selection_method"] as? String == "logprobs")
+        let selection = try #require(moe["selection"] as? [String: Any])
+        #expect(selection["candidates"] as? [String] == ["left", "center", "right"])
+        #expect((selection["rotations"] as? [Any])?.count == 3)
+        #expect(moe["passages"] as? [String] == [try #require(stored.selectedCommunity)])
+        let overton = try #require(ov1Syntheses["overton"] as? [String: Any])
+        #expect((overton["passages"] as? [String])?.sorted() == ["center", "left", "right"])
+        // Each distribution carries its rotations.
+        let final = try #require((distributional["distributions"] as? [[String: Any]])?.last)
+        #expect((final["rotations"] as? [[String: Any]])?.map { $0["offset"] as? Int } == [0, 1, 2])
     }
 }

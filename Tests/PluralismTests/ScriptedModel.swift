@@ -7,10 +7,11 @@ import Foundation
 /// after a number of calls to simulate a crash mid-stage.
 ///
 /// Default answers:
-/// - a request with `topLogprobs > 0` (a multiple-choice read) answers "A" with alternatives
-///   for the letters A…E whose log-probabilities derive from the request's hash;
-/// - a selection request (its last message asks for the comment's or expert's number) answers
-///   `selectionReply` (default "2");
+/// - a request with `topLogprobs > 0` (a multiple-choice read or a selection read from
+///   log-probabilities) answers with alternatives for the letters A…H whose log-probabilities
+///   derive from the request's hash;
+/// - a selection request parsed from text (its last message asks for the comment's or
+///   expert's number) answers `selectionReply` (default "2");
 /// - anything else answers "reply <hash prefix>".
 /// `answer` overrides all of this.
 final class ScriptedModel: LanguageModel, @unchecked Sendable {
@@ -65,18 +66,39 @@ final class ScriptedModel: LanguageModel, @unchecked Sendable {
         return text("reply \(hash.prefix(12))")
     }
 
-    /// Weights 1…16 for the letters A…E, read from the hash's first hex digits.
+    /// Weights 1…16 for the letters A…H, read from the hash's first hex digits.
     static func letterWeights(_ hash: String) -> [Double] {
-        hash.prefix(5).map { Double(Int(String($0), radix: 16)! + 1) }
+        hash.prefix(8).map { Double(Int(String($0), radix: 16)! + 1) }
     }
 
     static func isSelection(_ request: ModelRequest) -> Bool {
         let text = request.messages.last?.content ?? ""
-        return text.contains("Answer with the number of the comment") || text.contains("Reply with the expert's number")
+        return text.contains("Reply with the number of the comment") || text.contains("Reply with the number of the expert")
     }
 
-    static func text(_ text: String) -> ModelResponse {
-        ModelResponse(text: text, steps: [], finishReason: .stop, promptTokens: 10)
+    /// The lines a prompt labels with letters ("A. text" → "text"), in letter order: what
+    /// each letter stands for in a multiple-choice or selection prompt.
+    static func letteredLines(_ request: ModelRequest) -> [String] {
+        var lines: [String] = []
+        for line in (request.messages.last?.content ?? "").split(separator: "\n", omittingEmptySubsequences: false) {
+            guard lines.count < Prompts.optionLetters.count, line.hasPrefix(Prompts.optionLetters[lines.count] + ". ") else { continue }
+            lines.append(String(line.dropFirst(3)))
+        }
+        return lines
+    }
+
+    /// The lines a prompt numbers ("1. text" → "text"), in order.
+    static func numberedLines(_ request: ModelRequest) -> [String] {
+        var lines: [String] = []
+        for line in (request.messages.last?.content ?? "").split(separator: "\n", omittingEmptySubsequences: false) {
+            let marker = "\(lines.count + 1). "
+            if line.hasPrefix(marker) { lines.append(String(line.dropFirst(marker.count))) }
+        }
+        return lines
+    }
+
+    static func text(_ text: String, finishReason: ModelResponse.FinishReason = .stop) -> ModelResponse {
+        ModelResponse(text: text, steps: [], finishReason: finishReason, promptTokens: 10)
     }
 
     /// A one-token answer whose alternatives are the letters A… with probabilities

@@ -101,6 +101,95 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 5)
     }
 
+    // MARK: Reading with the candidates and the cut known
+
+    private let comments = [
+        SelectionParser.Candidate(text: "Farmers think 2 fields should stay farmland, and the land should be used for food first."),
+        SelectionParser.Candidate(text: "Students want a place to live that they can afford."),
+        SelectionParser.Candidate(text: "Owners say the town should respect their property."),
+    ]
+
+    private func read(_ reply: String, _ candidates: [SelectionParser.Candidate]? = nil, truncated: Bool = false,
+                      echo: [String] = []) -> SelectionParser.Reading? {
+        SelectionParser.read(reply, candidates: candidates ?? comments, echoSources: echo, truncated: truncated)
+    }
+
+    @Test func aReadingSaysWhereItCameFrom() {
+        #expect(read("I choose comment 2, because it is about cost.") == .init(position: 1, basis: .number, evidence: "comment 2"))
+        #expect(read("3") == .init(position: 2, basis: .number, evidence: "3"))
+        #expect(read("The third comment.")?.evidence == "third comment")
+        #expect(read("#2 fits")?.evidence == "#2")
+    }
+
+    @Test func aCutOffReplyIsNeverReadFromItsCutOrItsBareNumbers() {
+        // "2" may be the start of "29": the cut's last number is not read.
+        #expect(read("Someone aged 18 to 2", truncated: true) == nil)
+        #expect(read("The best comment is 2", truncated: true) == nil)
+        #expect(read("The best comment is 2", truncated: false)?.position == 1)
+        // A bare number in a cut reply is as likely the start of a list as an answer.
+        #expect(read("I think 3 of them agree and the", truncated: true) == nil)
+        #expect(read("I think 3 of them agree and the", truncated: false)?.position == 2)
+        // A named answer before the cut is still an answer.
+        #expect(read("Comment 3 fits best because the owners of the", truncated: true)?.position == 2)
+        // A leading number is an answer unless it opens a list the cut ended.
+        #expect(read("2 fits best because it is about what students", truncated: true)?.position == 1)
+    }
+
+    @Test func aListMarkerIsNeverAChoice() {
+        // One list entry, cut off: the marker opened a list.
+        #expect(read("1. Land should be used for food, because the town needs", truncated: true) == nil)
+        #expect(read("1. Farmers first.\n2. Students", truncated: true) == nil)
+        #expect(read("1. Farmers first.\n2. Students next.\n3. Owners last.") == nil)
+        // A complete reply with one leading marker and an answer after it is still read.
+        #expect(read("3. It is about property.")?.position == 2)
+    }
+
+    @Test func anEchoOfThePromptIsNeverAChoice() {
+        // A comment echoed back: its numbers are not choices.
+        #expect(read("Farmers think 2 fields should stay farmland.") == nil)
+        #expect(read("Farmers think 2 fields should stay farmland.", [SelectionParser.Candidate(text: "x"), comments[1]])?.position == 1)
+        #expect(read("1. Farmers think 2 fields should stay farmland.") == nil)
+        #expect(read("3. Owners say the town should respect their property.") == nil)
+        // The attribute echoed: its numbers are not choices.
+        #expect(read("Age 65 or older, 2", echo: ["age: 65 or older"]) == nil)
+        #expect(read("Age 65 or older, 2")?.position == 1)
+        // An echo on one line does not hide an answer on another.
+        #expect(read("Farmers think 2 fields should stay.\nComment 3 is closest.")?.position == 2)
+        // Short lines cannot be told from answers and are read.
+        #expect(read("Farmers: 1")?.position == 0)
+    }
+
+    @Test func rangesAreNotChoices() {
+        #expect(read("Comments 1 to 3 all agree.") == nil)
+        #expect(read("Pick from 1 through 3") == nil)
+    }
+
+    private let experts = [
+        SelectionParser.Candidate(names: ["Left-leaning news readers", "news-left"], text: "Left-leaning news readers: equality and public services."),
+        SelectionParser.Candidate(names: ["Centrist news readers", "news-center"], text: "Centrist news readers: evidence and compromise."),
+        SelectionParser.Candidate(names: ["Left-leaning forum users", "social-left"], text: "Left-leaning forum users: solidarity and inclusion."),
+    ]
+
+    @Test func aNameInTheReplyWinsOverANumber() {
+        // The reply SmolLM2 gave: a list marker 1, and the name of the third expert.
+        #expect(read("1. social-left: Left-leaning people on social media", experts)
+            == .init(position: 2, basis: .name, evidence: "social-left"))
+        #expect(read("Expert 1, the centrist news readers.", experts)?.position == 1)
+        #expect(read("I pick Social Left over number 1", experts)?.evidence == "Social Left")
+        #expect(read("social_left", experts)?.position == 2)
+        // Names are whole: "news-left" is not "left", and "newsleft" names nobody.
+        #expect(read("fake-news-left-wing, 2", experts)?.basis == .number)
+        // Two names: no name is read, the number decides.
+        #expect(read("news-left or news-center? Expert 3.", experts) == .init(position: 2, basis: .number, evidence: "Expert 3"))
+        // A list entry echoed at its own number is the list read back, not a choice.
+        #expect(read("1. Left-leaning news readers: equality and public services.", experts) == nil)
+        #expect(read("2. Left-leaning news readers: equality and public services.", experts)?.position == 0)
+        // A name cut off at the token cap is not read.
+        #expect(read("The expert is news-cent", experts, truncated: true) == nil)
+        #expect(read("The expert is news-center", experts, truncated: true) == nil)
+        #expect(read("The expert is news-center.", experts, truncated: false)?.position == 1)
+    }
+
     @Test func invalidCountsGiveNil() {
         #expect(SelectionParser.parse("1", count: 0) == nil)
         #expect(SelectionParser.parse("1", count: 1) == 1)

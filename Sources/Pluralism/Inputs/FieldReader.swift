@@ -85,6 +85,14 @@ struct NodeReader {
         return value
     }
 
+    func bool(_ node: JSONNode, _ field: String) -> Bool? {
+        guard case .bool(let value) = node.value else {
+            typeMismatch(node, field, expected: "true or false")
+            return nil
+        }
+        return value
+    }
+
     func array(_ node: JSONNode, _ field: String) -> [JSONNode]? {
         guard case .array(let elements) = node.value else {
             typeMismatch(node, field, expected: "an array")

@@ -88,10 +88,15 @@ enum Identifier {
 }
 
 struct ConfigLoader {
-    static let topFields = ["name", "seed", "pools", "base_model", "methods", "decoding", "distribution_top_logprobs", "populations", "questions", "audit"]
+    static let topFields = ["name", "seed", "pools", "base_model", "methods", "decoding", "distribution_top_logprobs", "populations",
+                            "questions", "audit", "debias"]
     static let poolFields = ["name", "communities"]
-    static let communityFields = ["name", "description", "system_prompt", "profile", "model", "decoding"]
-    static let modelFields = ["backend", "base_url", "model", "api_key_env", "max_in_flight"]
+    static let communityFields = ["name", "label", "description", "system_prompt", "profile", "model", "decoding"]
+    static let modelFields = ["backend", "base_url", "model", "api_key_env", "max_in_flight", "logprobs"]
+    static let populationFields = ["label", "weights"]
+    static let debiasFields = ["rotations", "passages"]
+    /// Candidates are lettered A to Z when a choice is read from log-probabilities.
+    static let maximumPoolSize = 26
     static let decodingFields = ["temperature", "top_p", "top_k", "max_tokens"]
     static let questionFields = ["file", "pool"]
 
@@ -150,11 +155,12 @@ struct ConfigLoader {
         let populations = top.node("populations").map(readPopulations) ?? []
         let questions = top.required("questions").map(readQuestionSources) ?? []
         let audit = top.node("audit").map(readAudit) ?? AuditSettings()
+        let debias = top.node("debias").map(readDebias) ?? DebiasSettings()
 
         let config = RunConfig(name: name, seed: seed, communities: communities, baseModel: baseModel, methods: methods,
                                commentDecoding: commentDecoding, baseDecoding: baseDecoding,
                                distributionTopLogprobs: topLogprobs, populations: populations, questions: questions,
-                               audit: audit)
+                               audit: audit, debias: debias)
 
         var itemReader = ItemReader(config: config, problems: problems)
         for source in questions {
@@ -162,6 +168,7 @@ struct ConfigLoader {
             fileHashes[file.key] = SHA256.hex(file.bytes)
             itemReader.read(file, pool: source.pool)
         }
+        checkChoicesCanBeRead(config, items: itemReader.items, baseModelNode: top.node("base_model"))
         if !problems.errors.isEmpty { throw InputErrors(errors: problems.errors) }
         return RunInputs(config: config, items: itemReader.items, fileHashes: fileHashes, configFile: configKey)
     }
@@ -202,6 +209,9 @@ struct ConfigLoader {
             guard let membersNode = pool.required("communities"), let members = reader.array(membersNode, pool.path("communities")) else { continue }
             if members.isEmpty {
                 problems.report(configPath, membersNode.position.line, pool.path("communities"), "no communities; a pool needs at least one")
+            } else if members.count > ConfigLoader.maximumPoolSize {
+                problems.report(configPath, membersNode.position.line, pool.path("communities"),
+                                "\(members.count) communities; a pool has at most \(ConfigLoader.maximumPoolSize) (selections letter them A to Z)")
             }
             for (index, memberNode) in members.enumerated() {
                 let path = "\(poolPath).communities[\(index)]"
@@ -226,6 +236,7 @@ struct ConfigLoader {
             problems.report(configPath, fields.node("name")!.position.line, fields.path("name"), "invalid community name \"\(name)\"; use \(Identifier.rule)")
         }
         let description = fields.requiredText("description")
+        let label = fields.optionalText("label")
         let systemPrompt = fields.requiredText("system_prompt")
         var profile = ""
         if let profileNode = fields.node("profile"), let relative = reader.text(profileNode, fields.path("profile")) {
@@ -235,7 +246,7 @@ struct ConfigLoader {
         if let node = fields.node("model") { model = readModel(node, fields.path("model")) }
         let decoding = fields.node("decoding").map { readDecoding($0, fields.path("decoding"), over: commentDecoding) } ?? commentDecoding
         guard let name, let description, let systemPrompt, let model else { return nil }
-        return CommunitySpec(name: name, pool: pool, description: description, systemPrompt: systemPrompt,
+        return CommunitySpec(name: name, pool: pool, description: description, label: label, systemPrompt: systemPrompt,
                              profile: profile, model: model, decoding: decoding)
     }
 
@@ -260,6 +271,7 @@ struct ConfigLoader {
     private func readModel(_ node: JSONNode, _ path: String) -> ModelSpec? {
         guard let fields = reader.object(node, path, allowed: ConfigLoader.modelFields) else { return nil }
         guard let backend = fields.requiredText("backend") else { return nil }
+        let logprobs = fields.node("logprobs").flatMap { reader.bool($0, fields.path("logprobs")) }
         switch backend {
         case "embedded":
             for key in ["base_url", "api_key_env", "max_in_flight"] {
@@ -267,7 +279,7 @@ struct ConfigLoader {
                     problems.report(configPath, member.keyPosition.line, fields.path(key), "applies only to the openai backend")
                 }
             }
-            return ModelSpec(backend: backend, model: fields.optionalText("model"))
+            return ModelSpec(backend: backend, model: fields.optionalText("model"), logprobs: logprobs)
         case "openai":
             var valid = true
             let baseURL = fields.requiredText("base_url")
@@ -288,7 +300,8 @@ struct ConfigLoader {
                 if let value = reader.integer(node, fields.path("max_in_flight"), in: 1...1024) { maxInFlight = value } else { valid = false }
             }
             guard valid, let baseURL, let model else { return nil }
-            return ModelSpec(backend: backend, baseURL: baseURL, model: model, apiKeyEnv: apiKeyEnv, maxInFlight: maxInFlight)
+            return ModelSpec(backend: backend, baseURL: baseURL, model: model, apiKeyEnv: apiKeyEnv, maxInFlight: maxInFlight,
+                             logprobs: logprobs)
         default:
             problems.report(configPath, fields.node("backend")!.position.line, fields.path("backend"),
                             "unknown backend \"\(backend)\"; expected one of: \(ModelSpec.backends.joined(separator: ", "))")
@@ -360,10 +373,11 @@ struct ConfigLoader {
                 problems.report(configPath, member.keyPosition.line, path, "a population needs a name")
                 continue
             }
-            guard let weightMembers = reader.map(member.value, path) else { continue }
+            guard let (label, weightsNode, weightsPath) = populationParts(member.value, path),
+                  let weightMembers = reader.map(weightsNode, weightsPath) else { continue }
             var weights: [String: Double] = [:]
             for weight in weightMembers {
-                let weightPath = fieldPath(path, weight.key)
+                let weightPath = fieldPath(weightsPath, weight.key)
                 guard let value = reader.number(weight.value, weightPath) else { continue }
                 if !declaredCommunities.contains(weight.key) {
                     problems.report(configPath, weight.keyPosition.line, weightPath, "unknown community \"\(weight.key)\"")
@@ -373,9 +387,71 @@ struct ConfigLoader {
                     weights[weight.key] = value
                 }
             }
-            populations.append(Population(name: member.key, weights: weights))
+            populations.append(Population(name: member.key, label: label, weights: weights))
         }
         return populations
+    }
+
+    /// A population is `{"label": "Japan", "weights": {"asia": 2}}` (both optional), or, as
+    /// before labels existed, the weights alone: `{"asia": 2}`. The two are told apart by
+    /// their values (a label is text and the weights an object, where a weight is a number),
+    /// so a community that happens to be called "label" or "weights" still works.
+    private func populationParts(_ node: JSONNode, _ path: String) -> (label: String?, weights: JSONNode, path: String)? {
+        guard case .object(let members) = node.value else {
+            reader.typeMismatch(node, path, expected: "an object")
+            return nil
+        }
+        let labelled = members.contains { member in
+            switch (member.key, member.value.value) {
+            case ("label", .string), ("weights", .object): true
+            default: false
+            }
+        }
+        guard labelled else { return (nil, node, path) }
+        guard let fields = reader.object(node, path, allowed: ConfigLoader.populationFields) else { return nil }
+        let label = fields.optionalText("label")
+        let weightsPath = fields.path("weights")
+        guard let weights = fields.node("weights") else {
+            return (label, JSONNode(value: .object([]), position: node.position), weightsPath)
+        }
+        return (label, weights, weightsPath)
+    }
+
+    private func readDebias(_ node: JSONNode) -> DebiasSettings {
+        var settings = DebiasSettings()
+        guard let fields = reader.object(node, "debias", allowed: ConfigLoader.debiasFields) else { return settings }
+        if let node = fields.node("rotations") {
+            let expected = "expected \"all\" (every rotation), \"none\" (the configuration's order only) or a whole number of rotations from 1"
+            switch node.value {
+            case .string("all"): settings.rotations = .all
+            case .string("none"): settings.rotations = .none
+            case .number:
+                if let count = reader.integer(node, fields.path("rotations"), in: 1...Int.max) { settings.rotations = .count(count) }
+            case .string(let other):
+                problems.report(configPath, node.position.line, fields.path("rotations"), "unknown setting \"\(other)\"; \(expected)")
+            default:
+                reader.typeMismatch(node, fields.path("rotations"), expected: "\"all\", \"none\" or a whole number")
+            }
+        }
+        if let name = fields.optionalText("passages") {
+            if let passages = DebiasSettings.Passages(rawValue: name) {
+                settings.passages = passages
+            } else {
+                problems.report(configPath, fields.node("passages")!.position.line, fields.path("passages"),
+                                "unknown passage order \"\(name)\"; expected one of: \(DebiasSettings.Passages.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+        return settings
+    }
+
+    /// Multiple-choice answers are read from next-token log-probabilities; a base model
+    /// without them could only guess, so such a config is refused before any call.
+    private func checkChoicesCanBeRead(_ config: RunConfig, items: [Item], baseModelNode: JSONNode?) {
+        guard !config.baseModel.givesLogprobs else { return }
+        let choices = items.filter { item in !item.options.isEmpty && config.methods.contains { Stages.applies($0, to: item) } }
+        guard let first = choices.first else { return }
+        problems.report(configPath, baseModelNode?.position.line ?? 0, "base_model.logprobs",
+                        "the base model gives no log-probabilities, but \(choices.count) multiple-choice item(s) (first: \(first.id)) are answered from them; use a backend that returns log-probabilities or leave out the multiple-choice items")
     }
 
     private func readAudit(_ node: JSONNode) -> AuditSettings {

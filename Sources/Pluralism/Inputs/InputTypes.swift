@@ -62,6 +62,10 @@ public struct ModelSpec: Codable, Hashable, Sendable {
     public var apiKeyEnv: String?
     /// Requests kept in flight at once (openai; filled with 8 when omitted).
     public var maxInFlight: Int?
+    /// False for a server that returns no log-probabilities: selections are then parsed from
+    /// generated text, and multiple-choice answers cannot be read. Nil means true (both
+    /// backends give them).
+    public var logprobs: Bool?
 
     public static let backends = ["embedded", "openai"]
     /// The in-flight bound an openai model gets when the config names none.
@@ -69,13 +73,18 @@ public struct ModelSpec: Codable, Hashable, Sendable {
     /// The embedded engine with its default model: what a fresh clone runs.
     public static let embedded = ModelSpec(backend: "embedded")
 
-    public init(backend: String, baseURL: String? = nil, model: String? = nil, apiKeyEnv: String? = nil, maxInFlight: Int? = nil) {
+    public init(backend: String, baseURL: String? = nil, model: String? = nil, apiKeyEnv: String? = nil, maxInFlight: Int? = nil,
+                logprobs: Bool? = nil) {
         self.backend = backend
         self.baseURL = baseURL
         self.model = model
         self.apiKeyEnv = apiKeyEnv
         self.maxInFlight = maxInFlight
+        self.logprobs = logprobs
     }
+
+    /// Whether the model's next-token log-probabilities can be read.
+    public var givesLogprobs: Bool { logprobs ?? true }
 
     enum CodingKeys: String, CodingKey {
         case backend
@@ -83,6 +92,7 @@ public struct ModelSpec: Codable, Hashable, Sendable {
         case model
         case apiKeyEnv = "api_key_env"
         case maxInFlight = "max_in_flight"
+        case logprobs
     }
 
     /// Canonical JSON (sorted keys, absent fields omitted): stable text for the corpus.
@@ -94,6 +104,7 @@ public struct ModelSpec: Codable, Hashable, Sendable {
         if let model { fields["model"] = .string(model) }
         if let apiKeyEnv { fields["api_key_env"] = .string(apiKeyEnv) }
         if let maxInFlight { fields["max_in_flight"] = .integer(Int64(maxInFlight)) }
+        if let logprobs { fields["logprobs"] = .bool(logprobs) }
         return .object(fields)
     }
 }
@@ -106,6 +117,9 @@ public struct CommunitySpec: Sendable, Hashable {
     public var pool: String
     /// One line about who the community is; the MoE baseline picks an expert from these alone.
     public var description: String
+    /// The name prompts show for the community (nil: prompts show the description alone; a
+    /// community's `name` is an identifier and never reaches a prompt).
+    public var label: String?
     public var systemPrompt: String
     /// The profile document's text (surrounding whitespace trimmed), empty when the config
     /// names none. Placed in the community LM's context: small models need more than a
@@ -115,8 +129,10 @@ public struct CommunitySpec: Sendable, Hashable {
     /// The run's comment decoding with this community's overrides applied.
     public var decoding: Decoding
 
-    public init(name: String, pool: String, description: String, systemPrompt: String, profile: String = "", model: ModelSpec = .embedded, decoding: Decoding) {
+    public init(name: String, pool: String, description: String, label: String? = nil, systemPrompt: String, profile: String = "",
+                model: ModelSpec = .embedded, decoding: Decoding) {
         self.name = name
+        self.label = label
         self.pool = pool
         self.description = description
         self.systemPrompt = systemPrompt
@@ -192,6 +208,14 @@ public struct Item: Sendable, Hashable {
         self.goldDistribution = goldDistribution
     }
 
+    /// Steerable items steer towards a value (a situation judged as supporting or opposing it:
+    /// the options are supports / opposes / either, or there are none) or towards a
+    /// demographic perspective (a survey question answered as a group would). Prompts ask
+    /// each in its own words.
+    public var steersByValue: Bool {
+        mode == .steerable && (options.isEmpty || options.map { $0.lowercased() } == ["supports", "opposes", "either"])
+    }
+
     /// Canonical JSON of the item's content (sorted keys, no whitespace, empty and absent
     /// fields omitted). Where the item came from (pool, file, line) is not content: moving an
     /// item to another file leaves this, and its hash, unchanged.
@@ -213,11 +237,16 @@ public struct Item: Sendable, Hashable {
 /// when the per-community distributions are mixed.
 public struct Population: Sendable, Hashable {
     public var name: String
+    /// What prompts call the population ("Japan"); nil when prompts should not name it (a
+    /// population that is not a group of people, such as an ambiguity class). The `name` is
+    /// an identifier and never reaches a prompt.
+    public var label: String?
     /// Community → weight; communities not listed weigh 1 (so `[:]` is the paper's uniform mix).
     public var weights: [String: Double]
 
-    public init(name: String, weights: [String: Double] = [:]) {
+    public init(name: String, label: String? = nil, weights: [String: Double] = [:]) {
         self.name = name
+        self.label = label
         self.weights = weights
     }
 
@@ -258,6 +287,9 @@ public struct RunConfig: Sendable {
     public var questions: [QuestionSource]
     /// How the run is audited; not part of the run's identity (see `AuditSettings`).
     public var audit: AuditSettings
+    /// How candidates and passages are ordered in prompts (default: every rotation, shuffled
+    /// passages).
+    public var debias: DebiasSettings
 
     public static let defaultCommentDecoding = Decoding(temperature: 1.0, topP: 0.9, maxTokens: 200, seed: 0)
     public static let defaultBaseDecoding = Decoding(temperature: 0.1, topP: 1.0, maxTokens: 200, seed: 0)
@@ -266,7 +298,8 @@ public struct RunConfig: Sendable {
     public init(name: String, seed: UInt64, communities: [CommunitySpec], baseModel: ModelSpec = .embedded,
                 methods: [Method] = Method.allCases, commentDecoding: Decoding, baseDecoding: Decoding,
                 distributionTopLogprobs: Int = RunConfig.defaultDistributionTopLogprobs,
-                populations: [Population] = [], questions: [QuestionSource] = [], audit: AuditSettings = AuditSettings()) {
+                populations: [Population] = [], questions: [QuestionSource] = [], audit: AuditSettings = AuditSettings(),
+                debias: DebiasSettings = DebiasSettings()) {
         self.name = name
         self.seed = seed
         self.communities = communities
@@ -278,6 +311,7 @@ public struct RunConfig: Sendable {
         self.populations = populations
         self.questions = questions
         self.audit = audit
+        self.debias = debias
     }
 
     /// Pool names in config order.
@@ -301,20 +335,24 @@ public struct RunConfig: Sendable {
         var pools: [JSON] = []
         for pool in self.pools {
             let members: [JSON] = communities(inPool: pool).map { community in
-                .object([
+                var fields: [String: JSON] = [
                     "name": .string(community.name),
                     "description": .string(community.description),
                     "system_prompt": .string(community.systemPrompt),
                     "profile": .string(community.profile),
                     "model": community.model.json,
                     "decoding": community.decoding.json,
-                ])
+                ]
+                if let label = community.label { fields["label"] = .string(label) }
+                return .object(fields)
             }
             pools.append(.object(["name": .string(pool), "communities": .array(members)]))
         }
         var populationFields: [String: JSON] = [:]
         for population in populations {
-            populationFields[population.name] = .object(population.weights.mapValues(JSON.double))
+            var fields: [String: JSON] = ["weights": .object(population.weights.mapValues(JSON.double))]
+            if let label = population.label { fields["label"] = .string(label) }
+            populationFields[population.name] = .object(fields)
         }
         return JSON.object([
             "name": .string(name),
@@ -326,6 +364,7 @@ public struct RunConfig: Sendable {
             "distribution_top_logprobs": .integer(Int64(distributionTopLogprobs)),
             "populations": .object(populationFields),
             "questions": .array(questions.map { .object(["file": .string($0.file), "pool": .string($0.pool)]) }),
+            "debias": debias.json,
         ]).canonical
     }
 }

@@ -30,25 +30,95 @@
 ///    other digit instead would be a stray. Named beats positional so a list marker does not
 ///    win over the answer it introduces ("1. Comment 3 is closest" → 3).
 ///
+/// `read` adds what only the caller knows: the candidates as the prompt showed them, and
+/// whether the reply was cut off at the token cap.
+/// 4. **Names win over numbers.** A reply that names exactly one candidate (by a name the
+///    prompt showed, or its identifier; case, spaces, hyphens and underscores aside) chose it,
+///    whatever number it also holds ("1. social-left: …" is social-left). A line that is the
+///    candidate's own list entry echoed at its own number names nothing: that is the list
+///    read back, not a choice. Several candidates named: no name is read.
+/// 5. **Echoes are not answers.** A line whose first words (five, or as many as the source
+///    has; at least three) run on, word for word, in a candidate's text, the item or the
+///    attribute is an echo of the prompt: no number is read from it.
+/// 6. **Cut-off replies are read cautiously.** When the reply stopped at the token cap, its
+///    last word or number may be cut short ("2" from "29") and is not read, bare numbers are
+///    not read at all, and a reply that opens with a list marker ("1. Farmers think…") opened
+///    a list the cap cut off, so the marker is not an answer either.
+///
 /// `nil` means the caller must record a fallback.
 public enum SelectionParser {
-    /// The chosen comment number in `1...count`, or `nil` when the reply names none.
+    /// Changes when the reading rules change, so a run's identity follows them (a replayed
+    /// reply read by other rules is another result).
+    static let version = "2"
+
+    /// A candidate as the prompt showed it.
+    public struct Candidate: Sendable, Hashable {
+        /// Spellings that name it (its label, its identifier); empty when the prompt showed no
+        /// names (steerable comments are anonymous).
+        public var names: [String]
+        /// What the prompt showed for it: a reply line that repeats it is an echo.
+        public var text: String
+
+        public init(names: [String] = [], text: String) {
+            self.names = names
+            self.text = text
+        }
+    }
+
+    /// A choice read from a reply.
+    public struct Reading: Sendable, Equatable {
+        public enum Basis: String, Sendable { case name, number }
+        /// 0-based position of the chosen candidate in the list the prompt showed.
+        public var position: Int
+        public var basis: Basis
+        /// The span of the reply the choice was read from ("Comment 3", "social-left").
+        public var evidence: String
+    }
+
+    /// The chosen comment number in `1...count`, or `nil` when the reply names none (rules
+    /// 1–3: a complete reply with anonymous candidates and nothing to echo).
     public static func parse(_ reply: String, count: Int) -> Int? {
         guard count >= 1 else { return nil }
+        let candidates = Array(repeating: Candidate(text: ""), count: count)
+        return read(reply, candidates: candidates, truncated: false).map { $0.position + 1 }
+    }
+
+    /// The candidate a reply chose (rules 1–6), or `nil` when it chose none.
+    ///
+    /// - Parameters:
+    ///   - candidates: in the order the prompt listed them, numbered from 1.
+    ///   - echoSources: other text the prompt showed (the item, the attribute).
+    ///   - truncated: the reply stopped at the token cap.
+    public static func read(_ reply: String, candidates: [Candidate], echoSources: [String] = [],
+                            truncated: Bool) -> Reading? {
+        let count = candidates.count
+        guard count >= 1 else { return nil }
         let tokens = tokenize(reply)
+        var end = tokens.count
+        if truncated, let last = tokens.lastIndex(where: { $0.word != nil || $0.isDigits }) { end = last }
+        let lines = Lines(tokens)
         let markers = listMarkers(tokens)
+        let echoes = echoedSources(tokens, lines, sources: candidates.map(\.text) + echoSources)
+
+        if let named = readName(reply, tokens, end: end, lines: lines, echoes: echoes, candidates: candidates) { return named }
+
         let shape = Shape(tokens)
-        var tiers: [[Int]] = [[], [], []]
-        for index in tokens.indices where !markers.contains(index) {
-            if let candidate = candidate(tokens, index, shape) {
-                tiers[candidate.tier.rawValue].append(candidate.value)
+        var tiers: [[(value: Int, span: Range<String.Index>)]] = [[], [], []]
+        for index in 0..<end where !markers.contains(index) && echoes[lines.line[index]] == nil {
+            guard let candidate = candidate(tokens, index, shape) else { continue }
+            if truncated {
+                if candidate.tier == .bare { continue }
+                if candidate.tier == .positional, index == shape.leading, isMarkerShaped(tokens, index) { continue }
             }
+            tiers[candidate.tier.rawValue].append((candidate.value, candidate.span))
         }
         let valid = 1...count
         for tier in Tier.allCases {
             let numbers = tiers[tier.rawValue]
             if numbers.isEmpty { continue }
-            if let answer = numbers.first(where: valid.contains) { return answer }
+            if let answer = numbers.first(where: { valid.contains($0.value) }) {
+                return Reading(position: answer.value - 1, basis: .number, evidence: String(reply[answer.span]))
+            }
             if tier != .bare { return nil }
         }
         return nil
@@ -72,31 +142,164 @@ public enum SelectionParser {
         }
     }
 
-    /// The number the token at `index` stands for, and how clearly it is an answer.
-    static func candidate(_ tokens: [Token], _ index: Int, _ shape: Shape) -> (value: Int, tier: Tier)? {
+    /// The number the token at `index` stands for, how clearly it is an answer, and the span
+    /// that says so (from the naming word, when there is one, to the number).
+    static func candidate(_ tokens: [Token], _ index: Int, _ shape: Shape) -> (value: Int, tier: Tier, span: Range<String.Index>)? {
+        let own = tokens[index].range
+        func from(_ start: Int) -> Range<String.Index> { tokens[start].range.lowerBound..<own.upperBound }
         switch tokens[index].kind {
         case .digits(let value):
             guard let value else { return nil }
             if isDigitOrdinal(tokens, index) {
-                return isFollowedByNamingWord(tokens, index + 1) ? (value, .named) : nil
+                guard isFollowedByNamingWord(tokens, index + 1), let label = nextNonSpace(tokens, index + 1) else { return nil }
+                return (value, .named, own.lowerBound..<tokens[label].range.upperBound)
             }
-            if isGluedToNamingWord(tokens, index) { return (value, .named) }
+            if isGluedToNamingWord(tokens, index) { return (value, .named, from(index - 1)) }
             guard isStandalone(tokens, index) else { return nil }
-            if followsNamingWord(tokens, index) || neighbour(tokens, index, step: -1)?.symbol == "#" {
-                return (value, .named)
+            if let naming = namingWord(before: tokens, index) { return (value, .named, from(naming)) }
+            if index > 0, let hash = previousNonSpace(tokens, index), tokens[hash].symbol == "#" {
+                return (value, .named, from(hash))
             }
-            if index == shape.leading || isEnclosed(tokens, index) { return (value, .positional) }
-            return (value, .bare)
+            if index == shape.leading || isEnclosed(tokens, index) { return (value, .positional, own) }
+            return (value, .bare, own)
         case .word(let word):
             if let value = spelledCardinals[word] {
-                if followsNamingWord(tokens, index, labelsOnly: true) { return (value, .named) }
-                if index == shape.leading, shape.contentCount == 1 { return (value, .positional) }
-            } else if let value = spelledOrdinals[word], isFollowedByNamingWord(tokens, index) {
-                return (value, .named)
+                if let naming = namingWord(before: tokens, index, labelsOnly: true) { return (value, .named, from(naming)) }
+                if index == shape.leading, shape.contentCount == 1 { return (value, .positional, own) }
+            } else if let value = spelledOrdinals[word], isFollowedByNamingWord(tokens, index),
+                      let label = nextNonSpace(tokens, index) {
+                return (value, .named, own.lowerBound..<tokens[label].range.upperBound)
             }
             return nil
         case .symbol, .space:
             return nil
+        }
+    }
+
+    /// A number followed by "." or ")" and then more text: the shape of a list's first entry.
+    static func isMarkerShaped(_ tokens: [Token], _ index: Int) -> Bool {
+        guard index + 1 < tokens.count, let symbol = tokens[index + 1].symbol, symbol == "." || symbol == ")" else { return false }
+        return tokens[(index + 2)...].contains { $0.word != nil || $0.isDigits }
+    }
+
+    // MARK: Names
+
+    /// The one candidate the reply names (rule 4), if exactly one is named.
+    static func readName(_ reply: String, _ tokens: [Token], end: Int, lines: Lines, echoes: [Int: Set<Int>],
+                         candidates: [Candidate]) -> Reading? {
+        var found: (position: Int, span: Range<String.Index>)?
+        for (position, candidate) in candidates.enumerated() {
+            let spellings = candidate.names.map { tokenize($0).compactMap(\.contentText) }.filter { !$0.isEmpty }
+            guard !spellings.isEmpty else { continue }
+            var start = 0
+            search: while start < end {
+                for spelling in spellings {
+                    guard let last = match(spelling, in: tokens, at: start, end: end) else { continue }
+                    let line = lines.line[start]
+                    let echoesOther = echoes[line].map { !$0.subtracting([position]).isEmpty } ?? false
+                    let echoesInPlace = lines.marker[line] == position + 1
+                    if !echoesOther && !echoesInPlace {
+                        if let found, found.position != position { return nil }
+                        if found == nil { found = (position, tokens[start].range.lowerBound..<tokens[last].range.upperBound) }
+                    }
+                    start = last + 1
+                    continue search
+                }
+                start += 1
+            }
+        }
+        guard let found else { return nil }
+        return Reading(position: found.position, basis: .name, evidence: String(reply[found.span]))
+    }
+
+    /// The index of the last token of `spelling` matched at `start` (words separated by one
+    /// space, hyphen or underscore), when it stands as a whole name there.
+    static func match(_ spelling: [String], in tokens: [Token], at start: Int, end: Int) -> Int? {
+        var index = start
+        for (offset, word) in spelling.enumerated() {
+            if offset > 0 {
+                guard index < end, isNameSeparator(tokens[index]) else { return nil }
+                index += 1
+            }
+            guard index < end, tokens[index].contentText == word else { return nil }
+            index += 1
+        }
+        let last = index - 1
+        if start >= 2, isNameSeparator(tokens[start - 1]), !tokens[start - 1].isSpace, tokens[start - 2].contentText != nil { return nil }
+        if index + 1 < tokens.count, isNameSeparator(tokens[index]), !tokens[index].isSpace, tokens[index + 1].contentText != nil { return nil }
+        return last
+    }
+
+    private static func isNameSeparator(_ token: Token) -> Bool {
+        (token.isSpace && !token.breaksLine) || token.symbol == "-" || token.symbol == "_"
+    }
+
+    // MARK: Echoes
+
+    /// Line → the sources (by index) its first words repeat (rule 5); lines that echo nothing
+    /// are absent.
+    static func echoedSources(_ tokens: [Token], _ lines: Lines, sources: [String]) -> [Int: Set<Int>] {
+        let sourceWords = sources.map { tokenize($0).compactMap(\.contentText) }
+        guard sourceWords.contains(where: { $0.count >= 3 }) else { return [:] }
+        var echoes: [Int: Set<Int>] = [:]
+        for (line, range) in lines.ranges.enumerated() {
+            var words: [String] = []
+            var index = lines.contentStart[line]
+            while index < range.upperBound, words.count < 5 {
+                if let text = tokens[index].contentText { words.append(text) }
+                index += 1
+            }
+            guard words.count >= 3 else { continue }
+            for (source, candidateWords) in sourceWords.enumerated() where candidateWords.count >= 3 {
+                if contains(candidateWords, run: Array(words.prefix(candidateWords.count))) {
+                    echoes[line, default: []].insert(source)
+                }
+            }
+        }
+        return echoes
+    }
+
+    private static func contains(_ words: [String], run: [String]) -> Bool {
+        guard words.count >= run.count else { return false }
+        return (0...(words.count - run.count)).contains { start in
+            run.indices.allSatisfy { words[start + $0] == run[$0] }
+        }
+    }
+
+    /// The reply's lines: which line each token is on, where each line's content starts
+    /// (after a leading list marker chain and decoration), and the first marker's number.
+    struct Lines {
+        var line: [Int] = []
+        var ranges: [Range<Int>] = []
+        var contentStart: [Int] = []
+        var marker: [Int: Int] = [:]
+
+        init(_ tokens: [Token]) {
+            var start = 0
+            for index in tokens.indices {
+                line.append(ranges.count)
+                if tokens[index].isSpace && tokens[index].breaksLine {
+                    ranges.append(start..<(index + 1))
+                    start = index + 1
+                }
+            }
+            ranges.append(start..<tokens.count)
+            for (number, range) in ranges.enumerated() {
+                var index = range.lowerBound
+                while index < range.upperBound {
+                    let token = tokens[index]
+                    if token.isSpace || token.symbol.map({ SelectionParser.leadingDecoration.contains($0) || $0 == "-" }) == true {
+                        index += 1
+                    } else if case .digits(let value) = token.kind, index + 1 < range.upperBound,
+                              let symbol = tokens[index + 1].symbol, symbol == "." || symbol == ")" {
+                        if marker[number] == nil, let value { marker[number] = value }
+                        index += 2
+                    } else {
+                        break
+                    }
+                }
+                contentStart.append(index)
+            }
         }
     }
 
@@ -112,8 +315,21 @@ public enum SelectionParser {
             case space
         }
         var kind: Kind
+        /// Where the token is in the reply.
+        var range: Range<String.Index>
         /// For spaces: whether the run of whitespace contains a line break.
         var breaksLine = false
+
+        /// A word (lowercased) or a digit run as written; nil for symbols and spaces.
+        var contentText: String? {
+            switch kind {
+            case .word(let word): word
+            case .digits: digitText
+            case .symbol, .space: nil
+            }
+        }
+        /// The digits as written (so "03" and "3" stay apart when comparing with a prompt).
+        var digitText: String?
 
         var isSpace: Bool { kind == .space }
         var word: String? { if case .word(let w) = kind { return w } else { return nil } }
@@ -124,33 +340,49 @@ public enum SelectionParser {
     static func tokenize(_ text: String) -> [Token] {
         var tokens: [Token] = []
         var current = ""
+        var currentStart = text.startIndex
         var currentIsDigits = false
 
-        func flush() {
+        func flush(at end: String.Index) {
             guard !current.isEmpty else { return }
-            tokens.append(Token(kind: currentIsDigits ? .digits(Int(current)) : .word(current.lowercased())))
+            let range = currentStart..<end
+            if currentIsDigits {
+                tokens.append(Token(kind: .digits(Int(current)), range: range, digitText: current))
+            } else {
+                tokens.append(Token(kind: .word(current.lowercased()), range: range))
+            }
             current = ""
         }
-        for character in text {
+        var index = text.startIndex
+        while index < text.endIndex {
+            let character = text[index]
+            let next = text.index(after: index)
             if character.isASCII, character.isNumber {
-                if !currentIsDigits { flush() }
+                if !currentIsDigits { flush(at: index) }
+                if current.isEmpty { currentStart = index }
                 currentIsDigits = true
                 current.append(character)
             } else if character.isLetter {
-                if currentIsDigits { flush() }
+                if currentIsDigits { flush(at: index) }
+                if current.isEmpty { currentStart = index }
                 currentIsDigits = false
                 current.append(character)
             } else {
-                flush()
+                flush(at: index)
                 if character.isWhitespace {
-                    if tokens.last?.isSpace != true { tokens.append(Token(kind: .space)) }
+                    if tokens.last?.isSpace == true {
+                        tokens[tokens.count - 1].range = tokens[tokens.count - 1].range.lowerBound..<next
+                    } else {
+                        tokens.append(Token(kind: .space, range: index..<next))
+                    }
                     if character.isNewline { tokens[tokens.count - 1].breaksLine = true }
                 } else {
-                    tokens.append(Token(kind: .symbol(character)))
+                    tokens.append(Token(kind: .symbol(character), range: index..<next))
                 }
             }
+            index = next
         }
-        flush()
+        flush(at: text.endIndex)
         return tokens
     }
 
@@ -195,6 +427,8 @@ public enum SelectionParser {
     /// Symbols that make a number an amount rather than a label.
     private static let amountSymbols: Set<Character> = ["%", "$", "€", "£", "°"]
     private static let hyphens: Set<Character> = ["-", "–", "_"]
+    /// Words that join two numbers into a range: "1 to 6", "18 through 29".
+    private static let rangeWords: Set<String> = ["to", "through", "till", "until"]
 
     static func isStandalone(_ tokens: [Token], _ index: Int) -> Bool {
         let before = index > 0 ? tokens[index - 1] : nil
@@ -213,7 +447,27 @@ public enum SelectionParser {
             if numberJoiners.contains(s), twoAfter?.isDigits == true { return false }
             if hyphens.contains(s), twoAfter?.word != nil { return false }
         }
-        return true
+        return !isRangeEnd(tokens, index, step: 1) && !isRangeEnd(tokens, index, step: -1)
+    }
+
+    /// "1 to 6": a range word between this number and another.
+    private static func isRangeEnd(_ tokens: [Token], _ index: Int, step: Int) -> Bool {
+        var i = index + step
+        var sawWord = false
+        while i >= 0, i < tokens.count {
+            let token = tokens[i]
+            if token.isSpace && !token.breaksLine {
+                i += step
+                continue
+            }
+            if !sawWord, let word = token.word, rangeWords.contains(word) {
+                sawWord = true
+                i += step
+                continue
+            }
+            return sawWord && token.isDigits
+        }
+        return false
     }
 
     /// A number glued to a label: "Comment3", "Option2".
@@ -242,7 +496,7 @@ public enum SelectionParser {
     private static let labelConnectorWords: Set<String> = ["no", "nr", "number"]
     private static let connectorSymbols: Set<Character> = [":", "=", "#", "-", "–", ".", "*"]
     /// Symbols that may precede the number leading the reply.
-    private static let leadingDecoration: Set<Character> = ["*", "\"", "'", "“", "‘", "`", "(", "[", "#", ">", "_"]
+    static let leadingDecoration: Set<Character> = ["*", "\"", "'", "“", "‘", "`", "(", "[", "#", ">", "_"]
 
     static func isEnclosed(_ tokens: [Token], _ index: Int) -> Bool {
         let before = neighbour(tokens, index, step: -1)?.symbol
@@ -251,9 +505,9 @@ public enum SelectionParser {
             || (before == "*" && after == "*")
     }
 
-    /// True when a naming word precedes the token, through at most four connectors:
+    /// The naming word preceding the token, through at most four connectors:
     /// "Comment 3", "Comment #3", "answer is 3", "Comment No. 3", "option: 3".
-    static func followsNamingWord(_ tokens: [Token], _ index: Int, labelsOnly: Bool = false) -> Bool {
+    static func namingWord(before tokens: [Token], _ index: Int, labelsOnly: Bool = false) -> Int? {
         let names = labelsOnly ? labelNouns : namingWords
         let connectorWords = labelsOnly ? labelConnectorWords : connectorWords
         var i = index - 1
@@ -265,20 +519,20 @@ public enum SelectionParser {
                 continue
             }
             if let word = token.word {
-                if names.contains(word) { return true }
-                guard connectorWords.contains(word) else { return false }
+                if names.contains(word) { return i }
+                guard connectorWords.contains(word) else { return nil }
             } else if let symbol = token.symbol {
-                guard connectorSymbols.contains(symbol) else { return false }
+                guard connectorSymbols.contains(symbol) else { return nil }
                 // A period ends a sentence unless it abbreviates "No.".
-                if symbol == ".", !(i > 0 && ["no", "nr"].contains(tokens[i - 1].word ?? "")) { return false }
+                if symbol == ".", !(i > 0 && ["no", "nr"].contains(tokens[i - 1].word ?? "")) { return nil }
             } else {
-                return false
+                return nil
             }
             connectors += 1
-            if connectors > 4 { return false }
+            if connectors > 4 { return nil }
             i -= 1
         }
-        return false
+        return nil
     }
 
     static func isFollowedByNamingWord(_ tokens: [Token], _ index: Int) -> Bool {
@@ -294,9 +548,16 @@ public enum SelectionParser {
 
     /// The nearest non-space token in a direction (the word after an ordinal may follow a space).
     static func neighbour(_ tokens: [Token], _ index: Int, step: Int) -> Token? {
+        nonSpace(tokens, index, step: step).map { tokens[$0] }
+    }
+
+    static func nextNonSpace(_ tokens: [Token], _ index: Int) -> Int? { nonSpace(tokens, index, step: 1) }
+    static func previousNonSpace(_ tokens: [Token], _ index: Int) -> Int? { nonSpace(tokens, index, step: -1) }
+
+    private static func nonSpace(_ tokens: [Token], _ index: Int, step: Int) -> Int? {
         var i = index + step
         while i >= 0, i < tokens.count {
-            if !tokens[i].isSpace { return tokens[i] }
+            if !tokens[i].isSpace { return i }
             i += step
         }
         return nil

@@ -4,7 +4,7 @@ import Foundation
 extension Stages {
     /// The version of the metric definitions in docs/audit.md. Scores stored under another
     /// version are replaced when the run is audited again.
-    public static let auditMetricVersion = "1"
+    public static let auditMetricVersion = "2"
 
     /// Audits the context's run with the scorer and thresholds of its config.
     public static func audit(_ context: StageContext) async throws -> StageReport {
@@ -270,7 +270,8 @@ struct Auditor {
         if item.record.mode == Method.steerable.rawValue, let gold = item.content.gold, let option = synthesis.answerOption {
             rows.append(row(synthesis, "steering_correct", score: option == gold ? 1 : 0, [
                 "predicted": .integer(Int64(option)), "gold": .integer(Int64(gold)), "options": .array(item.options.map(JSON.string)),
-                "selection": synthesis.selectionParsed.map { .string($0 ? "parsed" : "fallback") } ?? .null,
+                "selection": synthesis.selectionMethod.map { .string($0.rawValue) }
+                    ?? synthesis.selectionParsed.map { .string($0 ? "parsed" : "fallback") } ?? .null,
                 "distribution_fallback": .bool(mix.fallback),
             ]))
         }
@@ -282,7 +283,9 @@ struct Auditor {
                 "population": item.content.population.map(JSON.string) ?? .null,
                 "fallback": .bool(mix.fallback), "covered_mass": .double(mix.coveredMass), "uniform_js": .double(uniform),
             ]))
-            let predictedOption = Divergence.argmax(predicted), goldOption = Divergence.argmax(gold)
+            // The stored choice (its ties drawn, never the first by position); the gold side's
+            // ties go to the lower index.
+            let predictedOption = synthesis.answerOption ?? Divergence.argmax(predicted), goldOption = Divergence.argmax(gold)
             rows.append(row(synthesis, "most_likely_correct", score: predictedOption == goldOption ? 1 : 0, [
                 "predicted_option": .integer(Int64(predictedOption)), "gold_option": .integer(Int64(goldOption)),
             ]))

@@ -70,7 +70,29 @@ enum AuditSummaries {
                 add(method, "covered_mass", "", mean(read.map(\.coveredMass)), count: read.count)
             }
         }
+        addOrderBias(OrderBiasReport(contents: contents), add: add)
         return rows.sorted { ($0.method, $0.metric, $0.subject) < ($1.method, $1.metric, $1.subject) }
+    }
+
+    /// The share of choices at each position before and after debiasing (`OrderBias`), each
+    /// beside a uniform choice's share, and the JS distance of the configuration-order read.
+    private static func addOrderBias(_ report: OrderBiasReport,
+                                     add: (String, String, String, Double?, Int, Double?, [String: JSON]) -> Void) {
+        for entry in report.methods {
+            for (kind, views) in [(OrderBias.Kind.selection, entry.selection), (.answer, entry.answer)] {
+                for view in OrderBias.View.allCases {
+                    guard let shares = views[view], shares.count > 0 else { continue }
+                    for (position, share) in shares.shares.enumerated() {
+                        let subject = kind == .selection ? "\(position + 1)" : Prompts.optionLetters[position]
+                        add(entry.method, "\(kind.rawValue)_position_\(view.rawValue)", subject, share, shares.count,
+                            shares.uniform[position], [:])
+                    }
+                }
+            }
+            if entry.jsCount > 0 {
+                add(entry.method, "js_distance_before", "", entry.jsBefore, entry.jsCount, entry.jsUniform, [:])
+            }
+        }
     }
 
     /// Accuracy, balanced accuracy and macro-F1 over option labels (the classes), with the

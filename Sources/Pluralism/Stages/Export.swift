@@ -9,12 +9,15 @@ import Foundation
 ///      "pool": "...", "source": {"file": "...", "line": n},
 ///      "comments": [{"community", "sample_index", "text", "call"}],
 ///      "syntheses": {"<method>": {"text", "selected_community"?, "selection_parsed"?,
-///                                 "selection_reply"?, "answer_option"?, "calls": [...],
+///                                 "selection_reply"?, "selection_method"?, "selection"?,
+///                                 "passages"?, "answer_option"?, "answer_tie"?, "calls": [...],
 ///                                 "distributions": [{"community" ("" = final), "probabilities",
-///                                                    "covered_mass", "fallback", "weight"}]}},
+///                                                    "covered_mass", "fallback", "weight",
+///                                                    "rotations"}]}},
 ///      "audits": [{"method", "metric", "community", "score" (null: not computable), "evidence"}]}
 ///
-/// `call` / `calls` are archive keys: `sqlite3 corpus.sqlite "select * from call where
+/// `selection`, `answer_tie` and `rotations` are the stored JSON columns as JSON values
+/// (docs/corpus-schema.md describes them). `call` / `calls` are archive keys: `sqlite3 corpus.sqlite "select * from call where
 /// key = '…'"` shows the exact request and response.
 public enum Export {
     /// Writes one line per item (each ending in "\n") and returns how many were written.
@@ -39,15 +42,20 @@ public enum Export {
                 if let parsed = synthesis.selectionParsed { fields["selection_parsed"] = .bool(parsed) }
                 if let reply = synthesis.selectionReply { fields["selection_reply"] = .string(reply) }
                 if let option = synthesis.answerOption { fields["answer_option"] = .integer(Int64(option)) }
+                if let method = synthesis.selectionMethod { fields["selection_method"] = .string(method.rawValue) }
+                if let selection = synthesis.selectionJSON { fields["selection"] = try stored(selection, "selection_json", item.id) }
+                if let passages = synthesis.passages { fields["passages"] = .array(passages.map(JSON.string)) }
+                if let tie = synthesis.answerTieJSON { fields["answer_tie"] = try stored(tie, "answer_tie_json", item.id) }
                 let distributions = try corpus.distributions(runID: runID, itemID: item.id, method: synthesis.method)
                 if !distributions.isEmpty {
-                    fields["distributions"] = .array(distributions.map { row in
+                    fields["distributions"] = .array(try distributions.map { row in
                         .object([
                             "community": .string(row.community),
                             "probabilities": .array(row.probabilities.map(JSON.double)),
                             "covered_mass": .double(row.coveredMass),
                             "fallback": .bool(row.fallback),
                             "weight": .double(row.weight),
+                            "rotations": try stored(row.rotationsJSON, "rotations_json", item.id),
                         ])
                     })
                 }
@@ -85,6 +93,15 @@ public enum Export {
         return items.count
     }
 
+    /// A stored JSON column as a JSON value.
+    private static func stored(_ text: String, _ column: String, _ itemID: String) throws -> JSON {
+        do {
+            return json(try JSONParser.parse(text))
+        } catch {
+            throw ExportError.corruptColumn(itemID, column, "\(error)")
+        }
+    }
+
     /// The stored item content (canonical JSON written at ingest) as a JSON value.
     private static func content(_ item: ItemRecord) throws -> JSON {
         do {
@@ -115,11 +132,13 @@ public enum Export {
 public enum ExportError: Error, CustomStringConvertible {
     case unknownRun(String)
     case corruptItem(String, String)
+    case corruptColumn(String, String, String)
 
     public var description: String {
         switch self {
         case .unknownRun(let id): "no run \(id) in the corpus (`pluralism corpus runs PATH` lists them)"
         case .corruptItem(let id, let reason): "item \(id): stored content does not parse: \(reason)"
+        case .corruptColumn(let id, let column, let reason): "item \(id): stored \(column) does not parse: \(reason)"
         }
     }
 }

@@ -18,27 +18,34 @@ public enum PipelineVersion {
         let items = [
             Item(id: "o", mode: .overton, pool: "p", sourceFile: "", line: 1, text: "t"),
             Item(id: "s", mode: .steerable, pool: "p", sourceFile: "", line: 1, text: "t", attribute: "a"),
+            Item(id: "v", mode: .steerable, pool: "p", sourceFile: "", line: 1, text: "t", attribute: "a",
+                 options: ["supports", "opposes", "either"]),
             Item(id: "m", mode: .steerable, pool: "p", sourceFile: "", line: 1, text: "t", attribute: "a", options: ["x", "y"]),
             Item(id: "d", mode: .distributional, pool: "p", sourceFile: "", line: 1, text: "t", options: ["x", "y"], population: "q"),
         ]
         var conversations: [[ChatMessage]] = []
         for item in items {
+            let order = Array(item.options.indices)
             conversations.append(Prompts.comment(item: item, community: community))
             conversations.append(Prompts.overton(item: item, comments: ["u", "v"]))
-            conversations.append(Prompts.steerableSelection(item: item, attribute: "a", comments: ["u", "v"]))
-            conversations.append(Prompts.expertSelection(item: item, communities: [("c", "d"), ("e", "f")]))
-            conversations.append(Prompts.answerWithPassage(item: item, passage: "u", attribute: item.attribute))
-            conversations.append(Prompts.choiceWithPassage(item: item, passage: "u", attribute: item.attribute))
-            conversations.append(Prompts.vanilla(item: item))
-            conversations.append(Prompts.prompting(item: item))
+            for labels in [Prompts.CandidateLabels.letters, .numbers] {
+                conversations.append(Prompts.steerableSelection(item: item, comments: ["u", "v"], labels: labels))
+                conversations.append(Prompts.expertSelection(item: item, experts: [("c", "d"), (nil, "f")], labels: labels))
+            }
+            conversations.append(Prompts.answerWithPassage(item: item, passage: "u"))
+            if !order.isEmpty { conversations.append(Prompts.choiceWithPassage(item: item, passage: "u", order: order.reversed())) }
+            conversations.append(Prompts.vanilla(item: item, order: order))
+            conversations.append(Prompts.prompting(item: item, population: Population(name: "q", label: "Q"), order: order))
+            conversations.append(Prompts.prompting(item: item, population: nil, order: order))
         }
         var hash = SHA256()
         for conversation in conversations {
             for message in conversation { hash.update("\(message.role.rawValue)\u{0}\(message.content)\u{0}") }
             hash.update("\u{1}")
         }
-        hash.update("selection max tokens \(Synthesizer.selectionMaxTokens); fallback \(Synthesizer.fallbackSelection); "
-            + "choice \(Synthesizer.choiceDecoding(seed: 0))")
+        hash.update("selection max tokens \(Synthesizer.selectionMaxTokens); choice \(Synthesizer.choiceDecoding(seed: 0)); "
+            + "rotations \(Rotations.order(count: 3, offset: 1)); tie tolerance \(Choice.tolerance); "
+            + "selection reader \(SelectionParser.version)")
         return hash.finalize().hexString
     }
 }

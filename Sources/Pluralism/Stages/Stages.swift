@@ -29,7 +29,8 @@ public enum Stages {
             try corpus.insertCommunities(config.communities.enumerated().map { ordinal, community in
                 CommunityRecord(runID: runID, name: community.name, pool: community.pool,
                                 description: community.description, systemPrompt: community.systemPrompt,
-                                profile: community.profile, modelJSON: community.model.canonicalJSON, ordinal: ordinal)
+                                profile: community.profile, modelJSON: community.model.canonicalJSON, ordinal: ordinal,
+                                label: community.label ?? "")
             })
             return run
         }

@@ -73,8 +73,9 @@ extension Stages {
     }
 }
 
-/// The base model's side of the method: prompts per method, selection with recorded
-/// fallbacks, distributions read from log-probabilities and mixed per population.
+/// The base model's side of the method: prompts per method, selections and multiple-choice
+/// answers read as distributions in every rotation of their candidates (`Choices.swift`),
+/// and distributions mixed per population.
 struct Synthesizer {
     let context: StageContext
     let base: ArchivedModel
@@ -86,16 +87,11 @@ struct Synthesizer {
         var distributions: [DistributionRecord]
     }
 
-    /// When a selection reply names no valid number, the first comment (the pool's first
-    /// community in config order) is used, and the synthesis records `selectionParsed = false`
-    /// with the raw reply.
-    static let fallbackSelection = 0
-
-    /// Selection replies are a number: a few tokens are plenty, and a model that rambles is
-    /// cut short rather than paid for.
+    /// Selection replies parsed from text are a number: a few tokens are plenty, and a model
+    /// that rambles is cut short rather than paid for (a cut reply is read cautiously).
     static let selectionMaxTokens = 16
 
-    /// Multiple-choice reads: one greedy token, whose alternatives are the distribution.
+    /// Reads from log-probabilities: one greedy token, whose alternatives are the distribution.
     static func choiceDecoding(seed: UInt64) -> Decoding {
         Decoding(temperature: 0, topP: 1, topK: 0, maxTokens: 1, seed: seed)
     }
@@ -104,118 +100,127 @@ struct Synthesizer {
 
     func synthesize(_ method: Method, _ items: [Item]) async throws -> [Output] {
         switch method {
-        case .overton:
-            let voices = try items.map(poolComments)
-            return try await direct(method, items) { item, index in
-                Prompts.overton(item: item, comments: voices[index].map(\.comment.text))
-            }
-        case .vanilla:
-            return try await direct(method, items) { item, _ in Prompts.vanilla(item: item) }
-        case .prompting:
-            return try await direct(method, items) { item, _ in Prompts.prompting(item: item) }
-        case .steerable:
-            return try await selectThenAnswer(method, items, voices: items.map(poolComments)) { item, voices in
-                Prompts.steerableSelection(item: item, attribute: item.attribute ?? "", comments: voices.map(\.comment.text))
-            }
-        case .moe:
-            return try await selectThenAnswer(method, items, voices: items.map(poolComments)) { item, voices in
-                Prompts.expertSelection(item: item, communities: voices.map { ($0.community.name, $0.community.description) })
-            }
-        case .distributional:
-            return try await distributional(items)
+        case .overton: return try await overton(items)
+        case .vanilla, .prompting: return try await direct(method, items)
+        case .steerable, .moe: return try await selectThenAnswer(method, items)
+        case .distributional: return try await distributional(items)
         }
     }
 
     // MARK: methods
 
-    /// One request per item: text for open items, a distribution for multiple-choice ones.
-    private func direct(_ method: Method, _ items: [Item], prompt: (Item, Int) -> [ChatMessage]) async throws -> [Output] {
-        let requests = items.enumerated().map { index, item in
-            request(prompt(item, index), item: item, purpose: method.rawValue, choice: !item.options.isEmpty)
+    /// Overton: every comment as a passage, in a seeded per-item order (or the
+    /// configuration's), recorded with the answer.
+    private func overton(_ items: [Item]) async throws -> [Output] {
+        var requests: [ModelRequest] = []
+        var shown: [[Voice]] = []
+        for item in items {
+            let voices = try poolComments(item)
+            let order = config.debias.passages == .shuffled
+                ? Rotations.seededPermutation(count: voices.count, seed: seed(item, "overton.passages"))
+                : Array(voices.indices)
+            shown.append(order.map { voices[$0] })
+            requests.append(textRequest(Prompts.overton(item: item, comments: shown.last!.map(\.comment.text)),
+                                        item: item, purpose: Method.overton.rawValue))
         }
         let answers = try await base.respond(to: requests)
-        return zip(items, answers).map { item, answer in
-            answered(item, method, answer, callKeys: [answer.key])
+        return items.indices.map { index in
+            var synthesis = record(items[index], .overton, text: answers[index].response.text, callKeys: [answers[index].key])
+            synthesis.passages = shown[index].map(\.community.name)
+            return Output(synthesis: synthesis, distributions: [])
         }
     }
 
-    /// Steerable and MoE: the base model picks a comment (steerable: the one reflecting the
-    /// attribute; MoE: the expert community, from descriptions alone), then answers with that
-    /// comment as a helping passage.
-    private func selectThenAnswer(_ method: Method, _ items: [Item], voices: [[Voice]],
-                                  selectionPrompt: (Item, [Voice]) -> [ChatMessage]) async throws -> [Output] {
-        let selectionRequests = zip(items, voices).map { item, voices in
-            var decoding = config.baseDecoding
-            decoding.maxTokens = min(decoding.maxTokens, Self.selectionMaxTokens)
-            decoding.seed = seed(item, "\(method.rawValue).select")
-            return ModelRequest(messages: selectionPrompt(item, voices), decoding: decoding)
+    /// Vanilla and prompting: the item alone, as text or as a multiple-choice read in every
+    /// rotation of its options.
+    private func direct(_ method: Method, _ items: [Item]) async throws -> [Output] {
+        var batch = RequestBatch()
+        var plans: [Answer] = []
+        for item in items {
+            let population = item.population.flatMap(config.population(named:))
+            let prompt: ([Int]) -> [ChatMessage] = method == .vanilla
+                ? { Prompts.vanilla(item: item, order: $0) }
+                : { Prompts.prompting(item: item, population: population, order: $0) }
+            plans.append(answerPlan(item, purpose: method.rawValue, into: &batch, prompt: prompt))
         }
-        let selections = try await base.respond(to: selectionRequests)
+        let answers = try await base.respond(to: batch.requests)
+        return zip(items, plans).map { item, plan in answered(item, method, plan, answers, callKeys: []) }
+    }
 
-        var chosen: [(voice: Voice, parsed: Bool)] = []
-        var answerRequests: [ModelRequest] = []
-        for (index, item) in items.enumerated() {
-            let number = SelectionParser.parse(selections[index].response.text, count: voices[index].count)
-            let voice = voices[index][number.map { $0 - 1 } ?? Self.fallbackSelection]
-            chosen.append((voice, number != nil))
-            let purpose = "\(method.rawValue).answer"
-            let messages = item.options.isEmpty
-                ? Prompts.answerWithPassage(item: item, passage: voice.comment.text, attribute: item.attribute)
-                : Prompts.choiceWithPassage(item: item, passage: voice.comment.text, attribute: item.attribute)
-            answerRequests.append(request(messages, item: item, purpose: purpose, choice: !item.options.isEmpty))
+    /// Steerable and MoE: the base model picks a comment (steerable: the one reflecting the
+    /// attribute; MoE: the expert community, from labels and descriptions alone), then answers
+    /// with that comment as a helping passage.
+    private func selectThenAnswer(_ method: Method, _ items: [Item]) async throws -> [Output] {
+        let voices = try items.map(poolComments)
+        var selectionBatch = RequestBatch()
+        let selections = zip(items, voices).map { item, voices in
+            selectionPlan(method, item, voices, into: &selectionBatch)
         }
-        let answers = try await base.respond(to: answerRequests)
+        let selectionAnswers = try await base.respond(to: selectionBatch.requests)
+
+        var answerBatch = RequestBatch()
+        var chosen: [(voice: Voice, selection: SelectionReading, keys: [String])] = []
+        var plans: [Answer] = []
+        for (index, item) in items.enumerated() {
+            let replies = Array(selectionAnswers[selections[index].range])
+            let selection = readSelection(method, item, voices[index], selections[index], replies)
+            let voice = voices[index][selection.choice.index]
+            chosen.append((voice, selection, replies.map(\.key)))
+            plans.append(answerPlan(item, purpose: "\(method.rawValue).answer", into: &answerBatch) { order in
+                order.isEmpty ? Prompts.answerWithPassage(item: item, passage: voice.comment.text)
+                    : Prompts.choiceWithPassage(item: item, passage: voice.comment.text, order: order)
+            })
+        }
+        let answers = try await base.respond(to: answerBatch.requests)
 
         return items.indices.map { index in
-            var output = answered(items[index], method, answers[index], callKeys: [selections[index].key, answers[index].key])
-            output.synthesis.selectedCommunity = chosen[index].voice.community.name
-            output.synthesis.selectionParsed = chosen[index].parsed
-            output.synthesis.selectionReply = selections[index].response.text
+            let (voice, selection, keys) = chosen[index]
+            var output = answered(items[index], method, plans[index], answers, callKeys: keys)
+            output.synthesis.selectedCommunity = voice.community.name
+            output.synthesis.selectionParsed = selection.method != .fallback
+            output.synthesis.selectionReply = selection.firstReply
+            output.synthesis.selectionMethod = selection.method
+            output.synthesis.selectionJSON = selection.json
+            output.synthesis.passages = [voice.community.name]
             return output
         }
     }
 
-    /// Distributional: one answer distribution per community comment, mixed with the item's
-    /// population weights (uniform when the item names no population). Stores every
-    /// community's distribution and the mix (community "").
+    /// Distributional: one answer distribution per community comment (each read in every
+    /// rotation of the options), mixed with the item's population weights (uniform when the
+    /// item names no population). Stores every community's distribution and the mix
+    /// (community ""), whose rotations are the per-rotation mixes.
     private func distributional(_ items: [Item]) async throws -> [Output] {
         let voices = try items.map(poolComments)
-        var requests: [ModelRequest] = []
+        var batch = RequestBatch()
+        var plans: [[Answer]] = []
         for (index, item) in items.enumerated() {
-            for voice in voices[index] {
-                let messages = Prompts.choiceWithPassage(item: item, passage: voice.comment.text, attribute: nil)
-                requests.append(request(messages, item: item, purpose: "distributional/\(voice.community.name)", choice: true))
-            }
+            plans.append(voices[index].map { voice in
+                answerPlan(item, purpose: "distributional/\(voice.community.name)", into: &batch) { order in
+                    Prompts.choiceWithPassage(item: item, passage: voice.comment.text, order: order)
+                }
+            })
         }
-        let answers = try await base.respond(to: requests)
+        let answers = try await base.respond(to: batch.requests)
 
         var outputs: [Output] = []
-        var next = 0
         for (index, item) in items.enumerated() {
             let population = item.population.flatMap(config.population(named:))
             let raw = voices[index].map { population?.weight(of: $0.community.name) ?? 1 }
             let sum = raw.reduce(0, +)
             let weights = raw.map { sum > 0 ? $0 / sum : 1 / Double(raw.count) }
-            var parts: [OptionDistribution] = []
-            var rows: [DistributionRecord] = []
-            var keys: [String] = []
-            for (voice, weight) in zip(voices[index], weights) {
-                let answer = answers[next]
-                next += 1
-                let part = read(answer.response, optionCount: item.options.count)
-                parts.append(part)
-                keys.append(answer.key)
-                rows.append(record(item, .distributional, community: voice.community.name, part, weight: weight))
+            let readings = plans[index].map { readChoice($0, answers, optionCount: item.options.count) }
+            var rows = zip(voices[index], zip(readings, weights)).map { voice, part in
+                distributionRecord(item, .distributional, community: voice.community.name, part.0, weight: part.1)
             }
-            let mixed = OptionDistribution.mix(parts, weights: weights)
-            rows.append(record(item, .distributional, community: "", mixed, weight: 1))
-            let option = mixed.argmax ?? 0
-            outputs.append(Output(
-                synthesis: SynthesisRecord(
-                    runID: context.runID, itemID: item.id, method: Method.distributional.rawValue,
-                    text: optionText(item, option), selectedCommunity: nil, selectionParsed: nil, selectionReply: nil,
-                    answerOption: option, callKeys: keys),
-                distributions: rows))
+            let mixed = ChoiceReading.mix(readings, weights: weights)
+            rows.append(distributionRecord(item, .distributional, community: "", mixed, weight: 1))
+            let choice = Choice.make(mixed.final.probabilities, seed: seed(item, "distributional.tie"))
+            var synthesis = record(item, .distributional, text: optionText(item, choice.index),
+                                   callKeys: plans[index].flatMap { $0.range.map { answers[$0].key } })
+            synthesis.answerOption = choice.index
+            synthesis.answerTieJSON = tieJSON(choice)
+            outputs.append(Output(synthesis: synthesis, distributions: rows))
         }
         return outputs
     }
@@ -242,51 +247,85 @@ struct Synthesizer {
         return voices
     }
 
-    private func seed(_ item: Item, _ purpose: String) -> UInt64 {
+    func seed(_ item: Item, _ purpose: String) -> UInt64 {
         CallSeed.derive(runSeed: config.seed, itemID: item.id, purpose: purpose)
     }
 
-    /// A base-model request. Choice requests ask for one greedy token with
-    /// `distributionTopLogprobs` alternatives: the next-token distribution after the prompt.
-    private func request(_ messages: [ChatMessage], item: Item, purpose: String, choice: Bool) -> ModelRequest {
-        let seed = seed(item, purpose)
-        if choice {
-            return ModelRequest(messages: messages, decoding: Self.choiceDecoding(seed: seed),
-                                topLogprobs: config.distributionTopLogprobs)
-        }
+    /// A free-text request with the run's base decoding.
+    private func textRequest(_ messages: [ChatMessage], item: Item, purpose: String) -> ModelRequest {
         var decoding = config.baseDecoding
-        decoding.seed = seed
+        decoding.seed = seed(item, purpose)
         return ModelRequest(messages: messages, decoding: decoding)
     }
 
-    /// The synthesis for one answer: the reply's text, or for a multiple-choice item the
-    /// option distribution read from it and its most likely option.
-    private func answered(_ item: Item, _ method: Method, _ answer: ArchivedResponse, callKeys: [String]) -> Output {
-        var synthesis = SynthesisRecord(
-            runID: context.runID, itemID: item.id, method: method.rawValue, text: answer.response.text,
-            selectedCommunity: nil, selectionParsed: nil, selectionReply: nil, answerOption: nil, callKeys: callKeys)
-        guard !item.options.isEmpty else { return Output(synthesis: synthesis, distributions: []) }
-        let distribution = read(answer.response, optionCount: item.options.count)
-        let option = distribution.argmax ?? 0
-        synthesis.answerOption = option
-        synthesis.text = optionText(item, option)
-        return Output(synthesis: synthesis, distributions: [record(item, method, community: "", distribution, weight: 1)])
+    /// A request read from the next-token distribution after the prompt: one greedy token
+    /// with `distributionTopLogprobs` alternatives.
+    func logprobRequest(_ messages: [ChatMessage], item: Item, purpose: String) -> ModelRequest {
+        ModelRequest(messages: messages, decoding: Self.choiceDecoding(seed: seed(item, purpose)),
+                     topLogprobs: config.distributionTopLogprobs)
     }
 
-    /// The alternatives at the first generated step; an empty reply reads as no alternatives
-    /// (a recorded uniform fallback).
-    private func read(_ response: ModelResponse, optionCount: Int) -> OptionDistribution {
-        OptionDistribution.read(response.steps.first?.top ?? [], optionCount: optionCount)
+    /// How an item is answered: a text request for an open item (the prompt gets an empty
+    /// order), a multiple-choice read in every rotation of its options otherwise.
+    private func answerPlan(_ item: Item, purpose: String, into batch: inout RequestBatch,
+                            prompt: ([Int]) -> [ChatMessage]) -> Answer {
+        guard !item.options.isEmpty else {
+            return Answer(range: batch.add([textRequest(prompt([]), item: item, purpose: purpose)]), choice: nil)
+        }
+        let choice = rotatedChoice(item, purpose: purpose, prompt: prompt)
+        return Answer(range: batch.add(choice.requests), choice: choice)
     }
 
-    private func record(_ item: Item, _ method: Method, community: String, _ distribution: OptionDistribution, weight: Double) -> DistributionRecord {
+    /// The synthesis for one planned answer: the reply's text, or for a multiple-choice item
+    /// the debiased option distribution and its choice. `callKeys` are the calls made before
+    /// the answer (a selection's).
+    private func answered(_ item: Item, _ method: Method, _ plan: Answer, _ answers: [ArchivedResponse],
+                          callKeys: [String]) -> Output {
+        let keys = callKeys + plan.range.map { answers[$0].key }
+        guard let choice = plan.choice else {
+            return Output(synthesis: record(item, method, text: answers[plan.range.lowerBound].response.text, callKeys: keys),
+                          distributions: [])
+        }
+        let reading = readChoice(Answer(range: plan.range, choice: choice), answers, optionCount: item.options.count)
+        let chosen = Choice.make(reading.final.probabilities, seed: seed(item, "\(method.rawValue).tie"))
+        var synthesis = record(item, method, text: optionText(item, chosen.index), callKeys: keys)
+        synthesis.answerOption = chosen.index
+        synthesis.answerTieJSON = tieJSON(chosen)
+        return Output(synthesis: synthesis, distributions: [distributionRecord(item, method, community: "", reading, weight: 1)])
+    }
+
+    private func record(_ item: Item, _ method: Method, text: String, callKeys: [String]) -> SynthesisRecord {
+        SynthesisRecord(runID: context.runID, itemID: item.id, method: method.rawValue, text: text, callKeys: callKeys)
+    }
+
+    private func distributionRecord(_ item: Item, _ method: Method, community: String, _ reading: ChoiceReading,
+                                    weight: Double) -> DistributionRecord {
         DistributionRecord(runID: context.runID, itemID: item.id, method: method.rawValue, community: community,
-                           probabilities: distribution.probabilities, coveredMass: distribution.coveredMass,
-                           fallback: distribution.fallback, weight: weight)
+                           probabilities: reading.final.probabilities, coveredMass: reading.final.coveredMass,
+                           fallback: reading.final.fallback, weight: weight, rotationsJSON: reading.rotationsJSON)
     }
 
-    /// How a multiple-choice answer reads as text: "B. <option>".
+    /// `{"tied": [...], "drawn": i}` when the choice was a draw among ties; nil otherwise.
+    private func tieJSON(_ choice: Choice) -> String? {
+        guard choice.tied.count > 1 else { return nil }
+        return JSON.object(["tied": .array(choice.tied.map { .integer(Int64($0)) }), "drawn": .integer(Int64(choice.index))]).canonical
+    }
+
+    /// How a multiple-choice answer reads as text: "B. <option>", lettered in the item's own
+    /// order (the order the options were written in, whatever order a prompt showed).
     private func optionText(_ item: Item, _ option: Int) -> String {
         "\(Prompts.optionLetters[option]). \(item.options[option])"
+    }
+}
+
+/// Requests gathered from several items and answered in one call to the archive; each item
+/// keeps the range of its own.
+struct RequestBatch {
+    private(set) var requests: [ModelRequest] = []
+
+    mutating func add(_ new: [ModelRequest]) -> Range<Int> {
+        let start = requests.count
+        requests += new
+        return start..<requests.count
     }
 }
