@@ -82,36 +82,18 @@ extension Corpus {
                 }
                 for synthesis in try database.fetchAll(
                     """
-                    SELECT run_id, item_id, method, text, selected_community, selection_parsed, selection_reply,
-                           answer_option, call_keys_json
-                    FROM synthesis WHERE run_id = ? AND item_id IN (\(placeholders)) ORDER BY item_id, method
-                    """, arguments, { row in
-                        let itemID: String = try row.get(1), method: String = try row.get(2)
-                        return SynthesisRecord(
-                            runID: try row.get(0), itemID: itemID, method: method, text: try row.get(3),
-                            selectedCommunity: try row.get(4), selectionParsed: try row.get(5), selectionReply: try row.get(6),
-                            answerOption: try row.get(7),
-                            callKeys: try JSONColumn.decode(
-                                [String].self, try row.get(8), table: "synthesis", column: "call_keys_json",
-                                key: "(\(runID), \(itemID), \(method))"))
-                    }) {
+                    SELECT \(Self.synthesisColumns)
+                    FROM synthesis s WHERE s.run_id = ? AND s.item_id IN (\(placeholders)) ORDER BY s.item_id, s.method
+                    """, arguments, readSynthesis) {
                     syntheses[synthesis.itemID, default: []].append(synthesis)
                 }
                 for distribution in try database.fetchAll(
                     """
-                    SELECT d.run_id, d.item_id, d.method, d.community, d.probabilities_json, d.covered_mass, d.fallback, d.weight
+                    SELECT \(Self.distributionColumns)
                     FROM distribution d LEFT JOIN community m ON m.run_id = d.run_id AND m.name = d.community
                     WHERE d.run_id = ? AND d.item_id IN (\(placeholders))
                     ORDER BY d.item_id, d.method, d.community = '', m.ordinal, d.community
-                    """, arguments, { row in
-                        let itemID: String = try row.get(1), method: String = try row.get(2), community: String = try row.get(3)
-                        return DistributionRecord(
-                            runID: try row.get(0), itemID: itemID, method: method, community: community,
-                            probabilities: try JSONColumn.decode(
-                                [Double].self, try row.get(4), table: "distribution", column: "probabilities_json",
-                                key: "(\(runID), \(itemID), \(method), '\(community)')"),
-                            coveredMass: try row.get(5), fallback: try row.get(6), weight: try row.get(7))
-                    }) {
+                    """, arguments, readDistribution) {
                     distributions[distribution.itemID, default: []].append(distribution)
                 }
                 for audit in try database.fetchAll(

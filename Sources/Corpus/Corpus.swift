@@ -399,44 +399,54 @@ public final class Corpus: @unchecked Sendable {
             as: Int.self) != nil
     }
 
+    /// The synthesis columns `readSynthesis` reads, in its order (table alias `s`).
+    static let synthesisColumns = """
+        s.run_id, s.item_id, s.method, s.text, s.selected_community, s.selection_parsed, s.selection_reply,
+        s.answer_option, s.call_keys_json, s.selection_method, s.selection_json, s.passages_json, s.answer_tie_json
+        """
+
+    func readSynthesis(_ row: Row) throws -> SynthesisRecord {
+        let runID: String = try row.get(0), itemID: String = try row.get(1), method: String = try row.get(2)
+        let key = "(\(runID), \(itemID), \(method))"
+        let methodText: String? = try row.get(9)
+        var selectionMethod: SynthesisRecord.SelectionMethod?
+        if let methodText {
+            guard let known = SynthesisRecord.SelectionMethod(rawValue: methodText) else {
+                throw CorpusError.invalidValue(table: "synthesis", column: "selection_method", key: key,
+                                               reason: "unknown selection method \(methodText)")
+            }
+            selectionMethod = known
+        }
+        let passagesText: String? = try row.get(11)
+        return SynthesisRecord(
+            runID: runID, itemID: itemID, method: method, text: try row.get(3), selectedCommunity: try row.get(4),
+            selectionParsed: try row.get(5), selectionReply: try row.get(6), answerOption: try row.get(7),
+            callKeys: try JSONColumn.decode([String].self, try row.get(8), table: "synthesis", column: "call_keys_json", key: key),
+            selectionMethod: selectionMethod, selectionJSON: try row.get(10),
+            passages: try passagesText.map { try JSONColumn.decode([String].self, $0, table: "synthesis", column: "passages_json", key: key) },
+            answerTieJSON: try row.get(12))
+    }
+
     /// A run's syntheses (of one item when `itemID` is given), in item order, then method name.
     public func syntheses(runID: String, itemID: String? = nil) throws -> [SynthesisRecord] {
         let select = """
-            SELECT s.run_id, s.item_id, s.method, s.text, s.selected_community, s.selection_parsed, s.selection_reply,
-                   s.answer_option, s.call_keys_json, s.selection_method, s.selection_json, s.passages_json, s.answer_tie_json
+            SELECT \(Self.synthesisColumns)
             FROM synthesis s JOIN item i ON i.run_id = s.run_id AND i.id = s.item_id
             """
         let order = "ORDER BY i.ordinal, s.item_id, s.method"
-        let read = { (row: Row) in
-            let runID: String = try row.get(0), itemID: String = try row.get(1), method: String = try row.get(2)
-            let key = "(\(runID), \(itemID), \(method))"
-            let methodText: String? = try row.get(9)
-            var selectionMethod: SynthesisRecord.SelectionMethod?
-            if let methodText {
-                guard let known = SynthesisRecord.SelectionMethod(rawValue: methodText) else {
-                    throw CorpusError.invalidValue(table: "synthesis", column: "selection_method", key: key,
-                                                   reason: "unknown selection method \(methodText)")
-                }
-                selectionMethod = known
-            }
-            let passagesText: String? = try row.get(11)
-            return SynthesisRecord(
-                runID: runID, itemID: itemID, method: method, text: try row.get(3), selectedCommunity: try row.get(4),
-                selectionParsed: try row.get(5), selectionReply: try row.get(6), answerOption: try row.get(7),
-                callKeys: try JSONColumn.decode([String].self, try row.get(8), table: "synthesis", column: "call_keys_json", key: key),
-                selectionMethod: selectionMethod, selectionJSON: try row.get(10),
-                passages: try passagesText.map { try JSONColumn.decode([String].self, $0, table: "synthesis", column: "passages_json", key: key) },
-                answerTieJSON: try row.get(12))
-        }
         if let itemID {
-            return try database.fetchAll("\(select) WHERE s.run_id = ? AND s.item_id = ? \(order)", [runID, itemID], read)
+            return try database.fetchAll("\(select) WHERE s.run_id = ? AND s.item_id = ? \(order)", [runID, itemID], readSynthesis)
         }
-        return try database.fetchAll("\(select) WHERE s.run_id = ? \(order)", [runID], read)
+        return try database.fetchAll("\(select) WHERE s.run_id = ? \(order)", [runID], readSynthesis)
     }
 
+    /// The distribution columns `readDistribution` reads, in its order (table alias `d`).
+    static let distributionColumns = """
+        d.run_id, d.item_id, d.method, d.community, d.probabilities_json, d.covered_mass, d.fallback, d.weight, d.rotations_json
+        """
+
     private static let distributionSelect = """
-        SELECT d.run_id, d.item_id, d.method, d.community, d.probabilities_json, d.covered_mass, d.fallback, d.weight,
-               d.rotations_json
+        SELECT \(distributionColumns)
         FROM distribution d
         JOIN item i ON i.run_id = d.run_id AND i.id = d.item_id
         LEFT JOIN community m ON m.run_id = d.run_id AND m.name = d.community
@@ -444,7 +454,7 @@ public final class Corpus: @unchecked Sendable {
     /// Per-community distributions in community order, the mixed one ("") last.
     private static let distributionOrder = "ORDER BY i.ordinal, d.item_id, d.method, d.community = '', m.ordinal, d.community"
 
-    private func readDistribution(_ row: Row) throws -> DistributionRecord {
+    func readDistribution(_ row: Row) throws -> DistributionRecord {
         let runID: String = try row.get(0), itemID: String = try row.get(1), method: String = try row.get(2)
         let community: String = try row.get(3)
         return DistributionRecord(
