@@ -63,18 +63,21 @@ enum AuditTable {
             guard let before = at("before"), let after = at("after") else { return "" }
             return number(before.value) + "→" + number(after.value) + (after.baseline.map { " (" + number($0) + ")" } ?? "")
         }
-        let header = ["method", "faithful", "values covered", "represented", "accuracy (majority)", "JS dist (uniform)", "fallbacks",
+        let header = ["method", "faithful", "values covered", "represented (uniform)", "accuracy (majority)", "JS dist (uniform)", "fallbacks",
                       "1st chosen (uniform)", "A chosen (uniform)"]
         var rows = [header]
         for method in methods {
-            let rates = summaries.filter { $0.method == method && $0.metric == "representation_rate" }.compactMap(\.value)
+            let rateRows = summaries.filter { $0.method == method && $0.metric == "representation_rate" }
+            let rates = rateRows.compactMap(\.value)
+            let uniformRates = rateRows.compactMap(\.baseline)
             let fallbacks = (value(method, "selection_fallbacks")?.value ?? 0) + (value(method, "distribution_fallbacks")?.value ?? 0)
             let counted = (value(method, "selection_fallbacks")?.count ?? 0) + (value(method, "distribution_fallbacks")?.count ?? 0)
             rows.append([
                 method,
                 number(value(method, "faithfulness")?.value).replacingOccurrences(of: "–", with: ""),
                 value(method, "value_coverage_rate").map { number($0.value) } ?? "",
-                rates.isEmpty ? "" : number(rates.reduce(0, +) / Double(rates.count)),
+                rates.isEmpty ? "" : number(rates.reduce(0, +) / Double(rates.count))
+                    + (uniformRates.count == rateRows.count ? " (" + number(uniformRates.reduce(0, +) / Double(uniformRates.count)) + ")" : ""),
                 withBaseline(value(method, "accuracy")),
                 withBaseline(value(method, "js_distance")),
                 counted > 0 ? "\(Int(fallbacks))/\(counted)" : "",

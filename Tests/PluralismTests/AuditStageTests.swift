@@ -127,6 +127,12 @@ import Testing
         let summaries = try corpus.auditSummaries(runID: summary.runID)
         let js = try #require(summaries.first { $0.method == "distributional" && $0.metric == "js_distance" && $0.subject == "left-leaning" })
         #expect(js.count == 1 && js.baseline != nil)
+        // Multiple-choice representation stands beside what a uniform answer would score;
+        // text representation has no such baseline.
+        let uniformRows = rows.filter { $0.itemID == "di1" && $0.method == "distributional" && $0.metric == "representation" }
+        for row in uniformRows { #expect(row.evidenceJSON.contains("\"uniform_score\":")) }
+        #expect(summaries.first { $0.method == "distributional" && $0.metric == "representation_rate" && $0.subject == "left" }?.baseline != nil)
+        #expect(summaries.first { $0.method == "overton" && $0.metric == "representation_rate" && $0.subject == "left" }?.baseline == nil)
         #expect(summaries.contains { $0.method == "steerable" && $0.metric == "accuracy" && $0.baseline == 1 })
     }
 

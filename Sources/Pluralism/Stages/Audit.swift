@@ -4,7 +4,7 @@ import Foundation
 extension Stages {
     /// The version of the metric definitions in docs/audit.md. Scores stored under another
     /// version are replaced when the run is audited again.
-    public static let auditMetricVersion = "2"
+    public static let auditMetricVersion = "3"
 
     /// Audits the context's run with the scorer and thresholds of its config.
     public static func audit(_ context: StageContext) async throws -> StageReport {
@@ -295,9 +295,15 @@ struct Auditor {
             let parts = contents.distributions(synthesis.itemID, Method.distributional.rawValue).filter { $0.community != "" }
             for part in parts where part.probabilities.count == predicted.count {
                 let score = 1 - Divergence.jensenShannonDistance(part.probabilities, predicted) / Divergence.maxJensenShannonDistance
+                // The same score for a uniform guess: when it is as high, the community's
+                // distribution says too little for its "representation" to mean anything.
+                let uniform = 1 - Divergence.jensenShannonDistance(part.probabilities, Divergence.uniform(predicted.count))
+                    / Divergence.maxJensenShannonDistance
                 rows.append(row(synthesis, "representation", community: part.community, score: score, [
                     "threshold": .double(thresholds.representationDistribution),
                     "represented": .bool(score >= thresholds.representationDistribution),
+                    "uniform_score": .double(uniform),
+                    "uniform_represented": .bool(uniform >= thresholds.representationDistribution),
                     "community_distribution": .array(part.probabilities.map(JSON.double)),
                     "answer_distribution": .array(predicted.map(JSON.double)),
                 ]))

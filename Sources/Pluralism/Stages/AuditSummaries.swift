@@ -31,9 +31,15 @@ enum AuditSummaries {
             for community in representation.keys.sorted() {
                 let communityRows = representation[community]!
                 let scored = communityRows.compactMap(\.score)
-                add(method, "representation", community, mean(scored), count: scored.count)
+                // Multiple-choice rows carry what a uniform answer would score: the baseline.
+                let uniform = communityRows.compactMap { decode(Flags.self, $0)?.uniformScore }
+                let comparable = uniform.count == communityRows.count
+                add(method, "representation", community, mean(scored), count: scored.count,
+                    baseline: comparable ? mean(uniform) : nil)
                 let represented = communityRows.filter { flag($0, "represented") }.count
-                add(method, "representation_rate", community, share(represented, of: communityRows.count), count: communityRows.count)
+                let uniformRepresented = communityRows.filter { decode(Flags.self, $0)?.uniformRepresented == true }.count
+                add(method, "representation_rate", community, share(represented, of: communityRows.count), count: communityRows.count,
+                    baseline: comparable ? share(uniformRepresented, of: communityRows.count) : nil)
             }
 
             let steering = metric("steering_correct").compactMap { row -> (gold: String, predicted: String, labels: [String])? in
@@ -142,6 +148,14 @@ enum AuditSummaries {
     private struct Flags: Decodable {
         var represented: Bool?
         var covered: Bool?
+        var uniformScore: Double?
+        var uniformRepresented: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case represented, covered
+            case uniformScore = "uniform_score"
+            case uniformRepresented = "uniform_represented"
+        }
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, _ row: AuditRecord) -> T? {
