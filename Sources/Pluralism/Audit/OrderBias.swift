@@ -130,10 +130,10 @@ public struct OrderBiasReport: Sendable {
     public var methods: [Method]
 
     public init(corpus: Corpus, runID: String) throws {
-        self.init(contents: try RunContents(corpus: corpus, runID: runID))
+        self.init(contents: try AuditedRun(corpus: corpus, runID: runID))
     }
 
-    init(contents: RunContents) {
+    init(contents: AuditedRun) {
         runID = contents.runID
         var methods: [Method] = []
         for method in Set(contents.syntheses.map(\.method)).sorted() {

@@ -22,8 +22,7 @@ extension Stages {
     /// replaces the run's scores.
     public static func audit(corpus: Corpus, runID: String, settings: AuditSettings, scorer: any SupportScorer,
                              options: StageOptions = StageOptions(), tally: CallTally = CallTally()) async throws -> StageReport {
-        let started = Date()
-        let before = (tally.fresh, tally.replayed)
+        let clock = StageClock(tally)
         guard try corpus.run(id: runID) != nil else { throw StageError.notIngested(runID: runID) }
         let identity = AuditScorerRecord(
             runID: runID, scorer: scorer.kind, model: scorer.fingerprint, thresholdsJSON: settings.thresholds.json.canonical,
@@ -36,7 +35,7 @@ extension Stages {
             try corpus.setAuditScorer(identity)
         }
 
-        let contents = try RunContents(corpus: corpus, runID: runID)
+        let contents = try AuditedRun(corpus: corpus, runID: runID)
         let done = Set(try corpus.audits(runID: runID).map { SynthesisKey(item: $0.itemID, method: $0.method) })
         var pending: [SynthesisRecord] = []
         var alreadyDone = 0
@@ -67,14 +66,12 @@ extension Stages {
             try corpus.database.execute("DELETE FROM audit_summary WHERE run_id = ?", [runID])
             try corpus.insertAuditSummaries(summaries)
         }
-        return StageReport(stage: "audit", written: written, alreadyDone: alreadyDone,
-                           freshCalls: tally.fresh - before.0, replayedCalls: tally.replayed - before.1,
-                           seconds: Date().timeIntervalSince(started))
+        return clock.report("audit", written: written, alreadyDone: alreadyDone)
     }
 }
 
 /// A run's stored contents, read once: what the audit scores and summarises.
-struct RunContents {
+struct AuditedRun {
     let runID: String
     let items: [AuditedItem]
     let itemsByID: [String: AuditedItem]
@@ -158,7 +155,7 @@ struct AuditedItem {
 
 /// Scores one answer: the per-item rows of docs/audit.md.
 struct Auditor {
-    let contents: RunContents
+    let contents: AuditedRun
     let thresholds: AuditSettings.Thresholds
     let scorer: any SupportScorer
 

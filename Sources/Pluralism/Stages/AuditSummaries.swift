@@ -5,7 +5,7 @@ import Foundation
 /// and the stored syntheses and distributions, each beside a trivial baseline where one
 /// applies.
 enum AuditSummaries {
-    static func compute(contents: RunContents, audits: [AuditRecord]) -> [AuditSummaryRecord] {
+    static func compute(contents: AuditedRun, audits: [AuditRecord]) -> [AuditSummaryRecord] {
         var rows: [AuditSummaryRecord] = []
         let runID = contents.runID
         func add(_ method: String, _ metric: String, _ subject: String, _ value: Double?, count: Int,

@@ -86,6 +86,23 @@ public final class StageContext: @unchecked Sendable {
     }
 }
 
+/// Times a stage and counts the calls it makes, from the tally's counts when it starts.
+struct StageClock {
+    let tally: CallTally
+    let started = Date()
+    let before: (fresh: Int, replayed: Int)
+
+    init(_ tally: CallTally) {
+        self.tally = tally
+        before = (tally.fresh, tally.replayed)
+    }
+
+    func report(_ stage: String, written: Int, alreadyDone: Int) -> StageReport {
+        StageReport(stage: stage, written: written, alreadyDone: alreadyDone, freshCalls: tally.fresh - before.fresh,
+                    replayedCalls: tally.replayed - before.replayed, seconds: Date().timeIntervalSince(started))
+    }
+}
+
 /// What one stage did.
 public struct StageReport: Sendable {
     public var stage: String

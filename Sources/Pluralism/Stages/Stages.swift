@@ -42,8 +42,7 @@ public enum Stages {
     /// the same model are batched across communities and items, so the embedded engine decodes
     /// several comments at once.
     public static func comment(_ context: StageContext) async throws -> StageReport {
-        let started = Date()
-        let before = (context.tally.fresh, context.tally.replayed)
+        let clock = StageClock(context.tally)
         _ = try context.requireRun()
         let config = context.config
         let done = Set(try context.corpus.comments(runID: context.runID).map { CommentKey($0.itemID, $0.community, $0.sampleIndex) })
@@ -88,9 +87,7 @@ public enum Stages {
                 progress.advance(by: batch.count)
             }
         }
-        return StageReport(stage: "comment", written: written, alreadyDone: alreadyDone,
-                           freshCalls: context.tally.fresh - before.0, replayedCalls: context.tally.replayed - before.1,
-                           seconds: Date().timeIntervalSince(started))
+        return clock.report("comment", written: written, alreadyDone: alreadyDone)
     }
 
     struct CommentKey: Hashable {

@@ -18,8 +18,7 @@ extension Stages {
     /// each batch of finished syntheses (with their distributions) is written in one
     /// transaction.
     public static func synthesize(_ context: StageContext) async throws -> StageReport {
-        let started = Date()
-        let before = (context.tally.fresh, context.tally.replayed)
+        let clock = StageClock(context.tally)
         _ = try context.requireRun()
         let corpus = context.corpus
         let done = Set(try corpus.syntheses(runID: context.runID).map { SynthesisKey(item: $0.itemID, method: $0.method) })
@@ -62,9 +61,7 @@ extension Stages {
                 }
             }
         }
-        return StageReport(stage: "synthesize", written: written, alreadyDone: alreadyDone,
-                           freshCalls: context.tally.fresh - before.0, replayedCalls: context.tally.replayed - before.1,
-                           seconds: Date().timeIntervalSince(started))
+        return clock.report("synthesize", written: written, alreadyDone: alreadyDone)
     }
 
     struct SynthesisKey: Hashable {
