@@ -55,7 +55,7 @@ final class TestHTTPServer: @unchecked Sendable {
     private var peak = 0
     private var stopped = false
 
-    init(lifetime: Double = 30, script: @escaping Script) throws {
+    init(lifetime: Double = 180, script: @escaping Script) throws {
         self.script = script
         self.deadline = Date().addingTimeInterval(lifetime)
 
