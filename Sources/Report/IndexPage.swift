@@ -41,6 +41,20 @@ enum IndexPage {
         var diffs: [(label: String, path: SitePath)]
     }
 
+    /// The manifest slots the index's run rows and the run page share.
+    static func fillManifest(_ slots: inout Slots, _ overview: RunOverview, digest: String) {
+        let run = overview.run
+        slots.text("status", run.status.rawValue)
+        slots.text("id", run.id)
+        slots.text("created", run.createdAt)
+        slots.text("tool_version", run.toolVersion)
+        slots.text("seed", String(run.seed))
+        slots.text("digest", digest)
+        slots.text("base_model", overview.baseModel)
+        slots.list("models", overview.communityModels.map { model in Slots.row { $0.text("model", model) } })
+        slots.text("item_count", String(overview.items.count))
+    }
+
     static func slots(corpusName: String, runs: [RunEntry]) -> Slots {
         let links = PageLinks(path: .index)
         var slots = links.common()
@@ -55,15 +69,7 @@ enum IndexPage {
                 row.text("name", run.name)
                 row.link("run_href", links.href(.run(run.id)))
                 row.link("items_href", links.href(.items(run.id)))
-                row.text("status", run.status.rawValue)
-                row.text("id", run.id)
-                row.text("created", run.createdAt)
-                row.text("tool_version", run.toolVersion)
-                row.text("seed", String(run.seed))
-                row.text("digest", entry.digest)
-                row.text("base_model", overview.baseModel)
-                row.list("models", overview.communityModels.map { model in Slots.row { $0.text("model", model) } })
-                row.text("item_count", String(overview.items.count))
+                fillManifest(&row, overview, digest: entry.digest)
                 row.list("communities", overview.communities.map { community in
                     Slots.row { item in
                         item.text("name", community.name)

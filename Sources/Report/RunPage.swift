@@ -60,15 +60,7 @@ enum RunPage {
         var slots = links.common()
         slots.link("items_href", links.href(.items(run.id)))
         slots.text("name", run.name)
-        slots.text("id", run.id)
-        slots.text("status", run.status.rawValue)
-        slots.text("created", run.createdAt)
-        slots.text("tool_version", run.toolVersion)
-        slots.text("seed", String(run.seed))
-        slots.text("digest", digest)
-        slots.text("base_model", overview.baseModel)
-        slots.list("models", overview.communityModels.map { model in Slots.row { $0.text("model", model) } })
-        slots.text("item_count", String(overview.items.count))
+        IndexPage.fillManifest(&slots, overview, digest: digest)
         slots.list("communities", overview.communities.map { community in
             Slots.row { row in
                 row.text("name", community.name)
