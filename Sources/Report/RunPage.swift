@@ -119,7 +119,8 @@ enum RunPage {
             anchor: "representation", title: "Community representation",
             about: "For each community, the share of a method's answers (to items of the community's pool) in which the "
                 + "audit found the community represented, and the mean representation score. Modular pluralism's modes "
-                + "stand beside the baselines; the audit defines no trivial baseline for representation.")
+                + "stand beside the baselines. For multiple-choice answers, the baseline under a score is what a uniform "
+                + "answer would get: where it is as high, the community's distribution says too little to be represented.")
         let rates = overview.summaries.filter { $0.metric == "representation_rate" }
         let methods = overview.methods.filter { method in rates.contains { $0.method == method } }
         let communities = overview.communities.filter { community in rates.contains { $0.subject == community.name } }
