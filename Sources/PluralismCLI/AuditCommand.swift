@@ -2,6 +2,7 @@ import ArgumentParser
 import Corpus
 import Foundation
 import Pluralism
+import Report
 
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -85,10 +86,6 @@ enum AuditTable {
                 shift(method, "answer_position", "A"),
             ])
         }
-        let widths = header.indices.map { column in rows.map { $0[column].count }.max()! }
-        return rows.map { row in
-            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
-        }.joined(separator: "\n")
+        return TextTable.render(header: rows[0], rows: Array(rows.dropFirst())).joined(separator: "\n")
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Corpus
 import Foundation
 import Pluralism
+import Report
 
 extension CorpusCommand {
     struct Bias: AsyncParsableCommand {
@@ -105,10 +106,6 @@ enum BiasTable {
     }
 
     private static func aligned(_ rows: [[String]]) -> String {
-        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max()! }
-        return rows.map { row in
-            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
-        }.joined(separator: "\n")
+        TextTable.render(header: rows[0], rows: Array(rows.dropFirst())).joined(separator: "\n")
     }
 }
