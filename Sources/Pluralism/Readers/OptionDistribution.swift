@@ -31,9 +31,7 @@ public struct OptionDistribution: Sendable, Equatable {
 
     /// The index of the most probable option; ties go to the lower index.
     public var argmax: Int? {
-        probabilities.indices.max { a, b in
-            probabilities[a] < probabilities[b] || (probabilities[a] == probabilities[b] && a > b)
-        }
+        probabilities.isEmpty ? nil : Divergence.argmax(probabilities)
     }
 
     /// Reads the distribution over `optionCount` options (lettered A, B, …) from the
