@@ -122,4 +122,35 @@ public protocol LanguageModel: Sendable {
     /// engine decodes them as one batch; the HTTP client keeps several in flight). Throws on
     /// the first failure: partial results are never returned as if complete.
     func respond(to requests: [ModelRequest]) async throws -> [ModelResponse]
+
+    /// How many requests the backend works on at once (the HTTP client: `max_in_flight`; the
+    /// embedded engine: its batch). A scheduler hands it work in amounts of this size.
+    var capacity: Int { get }
+
+    /// Answers the requests, handing each answer to `deliver` with its index as soon as it
+    /// is ready, in any order; calls to `deliver` never overlap. A backend keeps up to
+    /// `capacity` requests going and starts the next as each one finishes, so no answer
+    /// waits for a slower one. On a failure, answers already delivered stay delivered (the
+    /// caller archives them); the error is thrown once the requests in flight have ended.
+    func respond(to requests: [ModelRequest],
+                 deliver: @Sendable (Int, ModelResponse) async throws -> Void) async throws
+}
+
+extension LanguageModel {
+    public var capacity: Int { 8 }
+
+    /// The lockstep fallback: chunks of `capacity`, each answered by `respond(to:)`.
+    public func respond(to requests: [ModelRequest],
+                        deliver: @Sendable (Int, ModelResponse) async throws -> Void) async throws {
+        var start = 0
+        while start < requests.count {
+            let end = min(start + max(1, capacity), requests.count)
+            let answers = try await respond(to: Array(requests[start..<end]))
+            guard answers.count == end - start else {
+                throw ModelAnswerCountError(expected: end - start, received: answers.count, identity: identity)
+            }
+            for (offset, answer) in answers.enumerated() { try await deliver(start + offset, answer) }
+            start = end
+        }
+    }
 }
