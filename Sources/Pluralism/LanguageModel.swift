@@ -59,10 +59,15 @@ public struct TokenLogprob: Codable, Hashable, Sendable {
     /// rendered with replacement characters).
     public var token: String
     public var logprob: Double
+    /// The token's exact bytes when the backend reports them (servers do; the embedded engine
+    /// leaves this nil). Two tokens that are each half of a UTF-8 character render to the
+    /// same text; their bytes keep them apart.
+    public var bytes: [UInt8]?
 
-    public init(token: String, logprob: Double) {
+    public init(token: String, logprob: Double, bytes: [UInt8]? = nil) {
         self.token = token
         self.logprob = logprob
+        self.bytes = bytes
     }
 }
 
@@ -72,28 +77,44 @@ public struct GeneratedStep: Codable, Hashable, Sendable {
     public var logprob: Double
     /// Best first; empty when the request asked for no alternatives.
     public var top: [TokenLogprob]
+    /// The generated token's exact bytes, when the backend reports them (see `TokenLogprob`).
+    public var bytes: [UInt8]?
 
-    public init(token: String, logprob: Double, top: [TokenLogprob]) {
+    public init(token: String, logprob: Double, top: [TokenLogprob], bytes: [UInt8]? = nil) {
         self.token = token
         self.logprob = logprob
         self.top = top
+        self.bytes = bytes
     }
 }
 
 /// A model's reply to one request.
 public struct ModelResponse: Codable, Hashable, Sendable {
+    /// Why generation ended: a natural stop, or the `max_tokens` cap (the text is then cut
+    /// short, and stages and summaries count it as truncated).
     public enum FinishReason: String, Codable, Sendable { case stop, length }
     public var text: String
     public var steps: [GeneratedStep]
     public var finishReason: FinishReason
     public var promptTokens: Int
+    /// What a server said it was when it answered: the reply's `model` and
+    /// `system_fingerprint` (nil for the embedded engine, or when the server sent none).
+    /// Stored with the answer so an archive shows which server build and weights wrote it.
+    public var servedModel: String?
+    public var systemFingerprint: String?
 
-    public init(text: String, steps: [GeneratedStep], finishReason: FinishReason, promptTokens: Int) {
+    public init(text: String, steps: [GeneratedStep], finishReason: FinishReason, promptTokens: Int,
+                servedModel: String? = nil, systemFingerprint: String? = nil) {
         self.text = text
         self.steps = steps
         self.finishReason = finishReason
         self.promptTokens = promptTokens
+        self.servedModel = servedModel
+        self.systemFingerprint = systemFingerprint
     }
+
+    /// True when the answer stopped at `max_tokens` rather than ending by itself.
+    public var isTruncated: Bool { finishReason == .length }
 }
 
 /// What identifies a model for the archive: a replayed answer is valid only for the same
@@ -103,13 +124,17 @@ public struct ModelIdentity: Codable, Hashable, Sendable {
     public var backend: String
     /// Empty for the embedded engine.
     public var baseURL: String
-    /// The GGUF file's sha256 for the embedded engine, the server's model id otherwise.
+    /// The GGUF file's sha256 for the embedded engine, the configured model name otherwise.
     public var fingerprint: String
+    /// For a served model, what the server says it serves (see `ServedIdentity`); nil for
+    /// the embedded engine, whose fingerprint already names its weights.
+    public var served: ServedIdentity?
 
-    public init(backend: String, baseURL: String, fingerprint: String) {
+    public init(backend: String, baseURL: String, fingerprint: String, served: ServedIdentity? = nil) {
         self.backend = backend
         self.baseURL = baseURL
         self.fingerprint = fingerprint
+        self.served = served
     }
 }
 
@@ -134,10 +159,19 @@ public protocol LanguageModel: Sendable {
     /// caller archives them); the error is thrown once the requests in flight have ended.
     func respond(to requests: [ModelRequest],
                  deliver: @Sendable (Int, ModelResponse) async throws -> Void) async throws
+
+    /// The identity archive keys are made from, settled before the first lookup. A served
+    /// model asks its server what it serves, so new weights behind the same URL get new keys
+    /// instead of replaying the old model's answers. `archived` is the served identity the
+    /// archive last recorded under this model's configured identity (nil when none): a
+    /// model may refuse to run when it differs, or, knowing no server, adopt it.
+    func establishIdentity(archived: ServedIdentity?) async throws -> ModelIdentity
 }
 
 extension LanguageModel {
     public var capacity: Int { 8 }
+
+    public func establishIdentity(archived: ServedIdentity?) async throws -> ModelIdentity { identity }
 
     /// The lockstep fallback: chunks of `capacity`, each answered by `respond(to:)`.
     public func respond(to requests: [ModelRequest],

@@ -3,161 +3,305 @@ import Foundation
 import FoundationNetworking
 #endif
 
-/// A model served over the OpenAI chat-completions protocol: OpenAI itself, vLLM, the
-/// llama.cpp server, Ollama, and the like.
+/// A model served over the OpenAI protocol: OpenAI itself, vLLM, llama.cpp's server, Ollama,
+/// and the like.
 ///
-/// Each request is one `POST {baseURL}/v1/chat/completions`. The base URL may be given with
-/// or without the trailing `/v1` ("http://localhost:8000" and "http://localhost:8000/v1/"
-/// name the same endpoint); the identity records it without, so both spellings share
-/// archived answers.
+/// Each request is one `POST {baseURL}/v1/chat/completions` (or `/v1/completions` for a base
+/// model). The base URL may be given with or without the trailing `/v1`; the identity
+/// records it without, so both spellings share archived answers.
 ///
-/// Decoding parameters travel as `temperature`, `top_p`, `max_tokens` and `seed` (the
-/// request's `sampleSeed`, masked to 63 bits since servers read it as a signed integer);
-/// `top_k` only when set, because OpenAI itself rejects it. When alternatives are requested,
-/// `logprobs: true` and `top_logprobs: min(k, 20)` — OpenAI caps the count at 20, so a
-/// distribution read from the reply must report the probability mass it covers.
+/// - Identity: before the first archive lookup, `establishIdentity` reads the server's
+///   `/v1/models` entry and adds it, with the server kind and endpoint, to the identity
+///   (`ServedIdentity`). Every reply's `model` and `system_fingerprint` are stored with it,
+///   and a reply whose pair differs from the first one seen is an error
+///   (`ServedModelChanged`), never an answer.
+/// - Sampling: every decoding parameter is sent explicitly, as `ServerKind` spells it.
+/// - Deadline: each attempt has `timeout` seconds to deliver a complete reply, enforced by
+///   `ServedTransport` whatever the server does.
+/// - Retries: 408, 429 (but not 429 `insufficient_quota`), 5xx, missed deadlines, dropped or
+///   broken connections and bodies cut off mid-JSON are retried with exponential backoff and
+///   jitter (a `Retry-After` header replaces the backoff), at most `maxRetries` times per
+///   request and `retryBudget` times per run; other 4xx and 3xx fail at once.
+/// - Credentials: the key is sent as `Authorization: Bearer`, never along a redirect
+///   (redirects are not followed); a base URL with `user:password@` is refused.
 ///
-/// Failures: 408, 429, 5xx, timeouts and connection errors are retried with exponential backoff
-/// and jitter (a `Retry-After` header, in seconds or as an HTTP date, replaces the backoff);
-/// other 4xx fail at once. Malformed replies and missing log-probabilities (when requested)
-/// are errors — never a made-up answer. Every error names the endpoint.
+/// Malformed replies, empty answers and missing log-probabilities (when requested) are
+/// errors — never a made-up answer. Every error names the endpoint.
 public struct OpenAICompatibleModel: LanguageModel {
+    /// What to do when the server's identity differs from the one the archive recorded for
+    /// the same configured model.
+    public enum ServerChangePolicy: String, Sendable, CaseIterable {
+        /// Treat it as a different model: its answers get new keys (the default).
+        case newIdentity = "new_identity"
+        /// Stop with an error naming both identities.
+        case error
+    }
+
+    /// The configured identity; `establishIdentity` adds what the server says it serves.
     public let identity: ModelIdentity
-    /// The full URL of the chat-completions endpoint.
+    /// The full URL of the endpoint requests go to.
     public let endpoint: String
     public let model: String
+    public let endpointKind: ServedEndpoint
     public let maxRetries: Int
+    /// Seconds each attempt has to deliver a complete reply.
     public let timeout: Double
     /// The first retry's delay in seconds; each retry doubles it, up to 32 times as long.
     public let retryDelay: Double
+    public let capacity: Int
+    public let onServerChange: ServerChangePolicy
+    private let configuredKind: ServerKind?
     private let apiKey: String?
+    private let baseHasUserInfo: Bool
     private let limit: InFlightLimit
-    private let transport: Transport
+    private let connection: Connection
+    private let state: ServedState
 
-    /// The most alternatives an OpenAI-compatible server returns per token.
-    public static let maxTopLogprobs = 20
     /// The longest wait a `Retry-After` header may impose, in seconds.
     public static let maxRetryAfter = 300.0
+    /// Retries one run may spend on one model, all requests together, unless configured.
+    public static let defaultRetryBudget = 100
 
     /// - Parameters:
     ///   - baseURL: the server, with or without a trailing `/v1`.
-    ///   - model: the server's model id (also the identity's fingerprint).
-    ///   - apiKey: sent as `Authorization: Bearer`; read by the caller from the environment
-    ///     variable the config names, never stored.
-    ///   - maxInFlight: requests this model keeps open at once (shared by all copies).
-    ///   - maxRetries: retries after the first attempt.
-    ///   - timeout: seconds without a complete answer before an attempt counts as timed out;
-    ///     rounded up to whole seconds, at least 1 (Linux Foundation truncates fractions, and
-    ///     a timeout below one second would expire at once).
+    ///   - model: the model name sent with each request (also the identity's fingerprint).
+    ///   - apiKey: read by the caller from the environment variable the config names.
+    ///   - maxInFlight: requests this model keeps open at once (its `capacity`).
+    ///   - maxRetries: retries of one request after its first attempt.
+    ///   - timeout: the deadline of each attempt, in seconds.
     ///   - retryDelay: the first retry's backoff in seconds (tests scale it down).
+    ///   - retryBudget: retries all requests of this model may spend together.
+    ///   - server: the server kind; nil means detected from `/v1/models` (else `generic`).
     public init(
         baseURL: String, model: String, apiKey: String?, maxInFlight: Int = 8, maxRetries: Int = 4,
-        timeout: Double = 120, retryDelay: Double = 1
+        timeout: Double = 120, retryDelay: Double = 1, retryBudget: Int = OpenAICompatibleModel.defaultRetryBudget,
+        server: ServerKind? = nil, endpoint: ServedEndpoint = .chat, onServerChange: ServerChangePolicy = .newIdentity
     ) {
         let base = Self.normalise(baseURL: baseURL)
         self.identity = ModelIdentity(backend: "openai", baseURL: base, fingerprint: model)
-        self.endpoint = base + "/v1/chat/completions"
+        self.endpoint = base + endpoint.path
+        self.endpointKind = endpoint
         self.model = model
         self.apiKey = apiKey
+        self.baseHasUserInfo = ServedCredentials.hasUserInfo(baseURL)
         self.maxRetries = max(0, maxRetries)
-        self.timeout = max(1, timeout.rounded(.up))
+        self.timeout = max(0.001, timeout)
         self.retryDelay = max(0, retryDelay)
+        self.capacity = max(1, maxInFlight)
+        self.configuredKind = server
+        self.onServerChange = onServerChange
         self.limit = InFlightLimit(max(1, maxInFlight))
-        self.transport = Transport(timeout: self.timeout, connections: max(1, maxInFlight) * 2)
+        self.connection = Connection(ServedTransport(deadline: self.timeout, connections: max(1, maxInFlight) * 2))
+        self.state = ServedState(retryBudget: max(0, retryBudget))
     }
 
-    /// The base URL without trailing slashes or `/v1`.
+    /// The base URL without trailing slashes, `/v1` or user-info (which must never reach the
+    /// archive or an error message).
     public static func normalise(baseURL: String) -> String {
-        var base = baseURL.trimmingCharacters(in: .whitespaces)
+        var base = ServedCredentials.withoutUserInfo(baseURL.trimmingCharacters(in: .whitespaces))
         while base.hasSuffix("/") { base.removeLast() }
         if base.hasSuffix("/v1") { base.removeLast(3) }
         while base.hasSuffix("/") { base.removeLast() }
         return base
     }
 
-    /// Sends every request, at most `maxInFlight` at a time, and returns the answers in
-    /// request order. The first failure cancels the rest and is thrown.
-    public func respond(to requests: [ModelRequest]) async throws -> [ModelResponse] {
-        guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(),
-              scheme == "http" || scheme == "https", url.host != nil
-        else {
-            throw ModelCallError(endpoint: endpoint, message: "not an http(s) URL; set base_url like http://localhost:8000")
+    /// The server kind requests are written for: configured, else detected, else generic.
+    public var serverKind: ServerKind { configuredKind ?? state.detectedKind ?? .generic }
+
+    /// Retries still available to this model's run.
+    public var retriesLeft: Int { state.retriesLeft }
+
+    // MARK: Identity
+
+    public func establishIdentity(archived: ServedIdentity?) async throws -> ModelIdentity {
+        if let known = state.established { return known }
+        let base = try validatedURL(identity.baseURL + "/v1/models")
+        let listing = try await readListing(base)
+        let kind = configuredKind ?? ServerKind.detect(ownedBy: listing.ownedBy)
+        state.detect(kind)
+        let served = ServedIdentity(kind: kind.rawValue, endpoint: endpointKind.rawValue, listing: listing.entry)
+        if onServerChange == .error, let archived, archived != served {
+            throw ServedModelChanged(endpoint: endpoint, before: Self.describe(archived), now: Self.describe(served))
         }
-        return try await withThrowingTaskGroup(of: (Int, ModelResponse).self) { group in
-            for (index, request) in requests.enumerated() {
+        var established = identity
+        established.served = served
+        return state.establish(established)
+    }
+
+    private func readListing(_ url: URL) async throws -> ModelListing {
+        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
+        request.httpMethod = "GET"
+        authorise(&request)
+        var attempt = 0
+        let (data, http) = try await exchange(request, name: url.absoluteString, attempt: &attempt)
+        switch http.statusCode {
+        case 200..<300:
+            guard let listing = ModelListing.read(Array(data), model: model) else {
+                throw ModelCallError(endpoint: url.absoluteString, message: "the model listing is not {\"data\": [...]}; body: \(Self.snippet(data))")
+            }
+            return listing
+        case 404, 405, 501:
+            return .none  // No listing: only the per-reply checks guard the identity.
+        default:
+            throw ModelCallError(endpoint: url.absoluteString, message: "HTTP \(http.statusCode): \(Self.snippet(data))", status: http.statusCode)
+        }
+    }
+
+    static func describe(_ served: ServedIdentity) -> String {
+        let listing = served.listing.isEmpty ? "no /v1/models entry" : served.listing
+        return "\(served.kind) server, \(served.endpoint) endpoint, \(listing)"
+    }
+
+    // MARK: Answers
+
+    /// Keeps up to `capacity` requests in flight, starting the next as each one returns, and
+    /// delivers every answer as it arrives. After a failure no new request starts; those in
+    /// flight finish and their answers are delivered, then the first error is thrown.
+    public func respond(to requests: [ModelRequest],
+                        deliver: @Sendable (Int, ModelResponse) async throws -> Void) async throws {
+        let url = try validatedURL(endpoint)
+        try await withThrowingTaskGroup(of: (Int, Result<ModelResponse, Error>).self) { group in
+            var next = 0
+            func start() {
+                let index = next
+                let request = requests[index]
+                next += 1
                 group.addTask {
-                    let response = try await limit.run {
-                        try Task.checkCancellation()
-                        return try await call(request, url: url)
+                    do {
+                        return (index, .success(try await limit.run { try await call(request, url: url) }))
+                    } catch {
+                        return (index, .failure(error))
                     }
-                    return (index, response)
                 }
             }
-            var responses = [ModelResponse?](repeating: nil, count: requests.count)
-            for try await (index, response) in group { responses[index] = response }
-            return responses.map { $0! }
+            while next < min(capacity, requests.count) { start() }
+            var firstError: Error?
+            while let (index, result) = try await group.next() {
+                switch result {
+                case .success(let response) where firstError == nil || !(firstError is DeliveryFailure):
+                    do { try await deliver(index, response) } catch { firstError = firstError ?? DeliveryFailure(error: error) }
+                case .success:
+                    break
+                case .failure(let error):
+                    firstError = firstError ?? error
+                }
+                if firstError == nil && next < requests.count { start() }
+            }
+            if let firstError { throw (firstError as? DeliveryFailure)?.error ?? firstError }
         }
+    }
+
+    /// Every answer in request order; on a failure, the answers that did arrive are lost to
+    /// this caller (the archive uses `respond(to:deliver:)` to keep them).
+    public func respond(to requests: [ModelRequest]) async throws -> [ModelResponse] {
+        let answers = Answers(count: requests.count)
+        try await respond(to: requests) { index, response in answers.set(index, response) }
+        return answers.all
     }
 
     // MARK: One request, with retries
 
     private func call(_ request: ModelRequest, url: URL) async throws -> ModelResponse {
-        let body = try requestBody(for: request)
         var urlRequest = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
         urlRequest.httpMethod = "POST"
-        urlRequest.httpBody = body
+        urlRequest.httpBody = Data(try body(for: request).utf8)
         urlRequest.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        urlRequest.setValue("application/json", forHTTPHeaderField: "Accept")
-        if let apiKey, !apiKey.isEmpty {
-            urlRequest.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization")
-        }
-
+        authorise(&urlRequest)
+        let alternatives = serverKind.alternativesCap(endpoint: endpointKind).map { min($0, request.topLogprobs) } ?? request.topLogprobs
         var attempt = 0
         while true {
-            let failure: (message: String, status: Int?, retryAfter: Double?)
+            let (data, http) = try await exchange(urlRequest, name: endpoint, attempt: &attempt)
+            guard (200..<300).contains(http.statusCode) else {
+                throw ModelCallError(endpoint: endpoint, message: Self.refusal(http, data), status: http.statusCode)
+            }
             do {
-                let (data, response) = try await transport.session.data(for: urlRequest)
-                guard let http = response as? HTTPURLResponse else {
-                    throw ModelCallError(endpoint: endpoint, message: "the reply is not HTTP")
-                }
-                if (200..<300).contains(http.statusCode) {
-                    return try decode(data, for: request)
-                }
-                let message = "HTTP \(http.statusCode): \(Self.snippet(data))"
-                guard Self.isRetryable(status: http.statusCode) else {
-                    throw ModelCallError(endpoint: endpoint, message: message, status: http.statusCode)
-                }
-                let retryAfter = http.value(forHTTPHeaderField: "Retry-After").flatMap(Self.parseRetryAfter)
-                failure = (message, http.statusCode, retryAfter)
-            } catch let error as URLError where Self.isTransient(error) {
-                failure = (Self.describe(error), nil, nil)
-            } catch let error as URLError {
-                if error.code == .cancelled { throw CancellationError() }
-                throw ModelCallError(endpoint: endpoint, message: Self.describe(error))
-            } catch let error as ModelCallError {
-                throw error
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                throw ModelCallError(endpoint: endpoint, message: "\(error)")
+                let response = try ServedReply.decode(data, endpoint: endpointKind, alternativesRequested: alternatives)
+                try state.confirm(response, endpoint: endpoint)
+                return response
+            } catch let problem as ServedReply.Problem {
+                let message = problem.message + "; body: " + Self.snippet(data)
+                // A body cut off mid-JSON is a transport failure in disguise: try again.
+                guard problem.truncated else { throw ModelCallError(endpoint: endpoint, message: message) }
+                try await prepareRetry(&attempt, name: endpoint, failure: (message, http.statusCode, nil))
             }
-
-            guard attempt < maxRetries else {
-                let tries = attempt + 1
-                throw ModelCallError(
-                    endpoint: endpoint,
-                    message: "gave up after \(tries) attempt\(tries == 1 ? "" : "s"); last: \(failure.message)",
-                    status: failure.status)
-            }
-            let delay = failure.retryAfter.map { min($0, Self.maxRetryAfter) } ?? backoff(attempt: attempt)
-            attempt += 1
-            try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
         }
     }
 
-    /// Overload and server faults are worth another try; other client errors are not.
-    static func isRetryable(status: Int) -> Bool {
-        status == 408 || status == 429 || status >= 500
+    /// One HTTP exchange with retries for transient failures: returns the first reply that
+    /// is not worth retrying (which may be an error status), or throws when the request's
+    /// retries or the run's budget are spent. `attempt` counts the request's retries so far.
+    private func exchange(_ request: URLRequest, name: String, attempt: inout Int) async throws -> (Data, HTTPURLResponse) {
+        while true {
+            let failure: (message: String, status: Int?, retryAfter: Double?)
+            do {
+                let (data, http) = try await connection.transport.send(request)
+                guard Self.isRetryable(status: http.statusCode, body: data) else { return (data, http) }
+                failure = ("HTTP \(http.statusCode): \(Self.snippet(data))", http.statusCode,
+                           http.value(forHTTPHeaderField: "Retry-After").flatMap(Self.parseRetryAfter))
+            } catch let error as ServedTransport.Failure {
+                switch error {
+                case .cancelled: throw CancellationError()
+                case .deadline(let seconds):
+                    failure = ("no complete reply within the \(Self.seconds(seconds)) deadline", nil, nil)
+                case .connection(let error):
+                    guard Self.isTransient(error) else { throw ModelCallError(endpoint: name, message: Self.describe(error)) }
+                    failure = (Self.describe(error), nil, nil)
+                }
+            }
+            try await prepareRetry(&attempt, name: name, failure: failure)
+        }
+    }
+
+    /// Waits before the next attempt, or throws when the request's retries or the run's
+    /// budget are spent.
+    private func prepareRetry(_ attempt: inout Int, name: String,
+                              failure: (message: String, status: Int?, retryAfter: Double?)) async throws {
+        guard attempt < maxRetries else {
+            throw ModelCallError(endpoint: name, message: "gave up after \(attempt + 1) attempt\(attempt == 0 ? "" : "s"); last: \(failure.message)",
+                                 status: failure.status)
+        }
+        guard state.spendRetry() else {
+            throw ModelCallError(endpoint: name, message: "the run's retry budget (\(state.retryBudget) retries) is spent; last: \(failure.message)",
+                                 status: failure.status)
+        }
+        let delay = failure.retryAfter.map { min($0, Self.maxRetryAfter) } ?? backoff(attempt: attempt)
+        attempt += 1
+        try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+    }
+
+    private func authorise(_ request: inout URLRequest) {
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        if let apiKey, !apiKey.isEmpty {
+            request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization")
+        }
+    }
+
+    private func validatedURL(_ text: String) throws -> URL {
+        if baseHasUserInfo {
+            throw ModelCallError(endpoint: text, message: ServedCredentials.userInfoRefusal)
+        }
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", url.host != nil
+        else {
+            throw ModelCallError(endpoint: text, message: "not an http(s) URL; set base_url like http://localhost:8000")
+        }
+        return url
+    }
+
+    /// Overload and server faults are worth another try; other client errors are not, nor
+    /// is a 429 that says the account's quota is spent (waiting will not refill it).
+    static func isRetryable(status: Int, body: Data = Data()) -> Bool {
+        if status == 429 { return !String(decoding: body.prefix(4096), as: UTF8.self).contains("insufficient_quota") }
+        return status == 408 || status >= 500
+    }
+
+    /// The message for a final non-2xx reply; a redirect says why it was not followed.
+    static func refusal(_ http: HTTPURLResponse, _ data: Data) -> String {
+        if (300..<400).contains(http.statusCode) {
+            let target = http.value(forHTTPHeaderField: "Location").map { ServedCredentials.withoutUserInfo($0) } ?? "(no Location)"
+            return "HTTP \(http.statusCode) redirect to \(target); redirects are not followed (the API key would travel with them): set base_url to the final address"
+        }
+        return "HTTP \(http.statusCode): \(snippet(data))"
     }
 
     /// `retryDelay · 2^attempt` capped at 32 × `retryDelay`, scaled by a random factor in
@@ -167,13 +311,16 @@ public struct OpenAICompatibleModel: LanguageModel {
         return exponential * Double.random(in: 0.5...1)
     }
 
+    /// Connection failures are retried unless retrying cannot help (a bad URL, a refused
+    /// certificate).
     static func isTransient(_ error: URLError) -> Bool {
         switch error.code {
-        case .timedOut, .cannotConnectToHost, .networkConnectionLost, .cannotFindHost, .dnsLookupFailed,
-             .notConnectedToInternet, .badServerResponse, .zeroByteResource, .resourceUnavailable:
-            return true
-        default:
+        case .badURL, .unsupportedURL, .userAuthenticationRequired, .secureConnectionFailed, .serverCertificateUntrusted,
+             .serverCertificateHasBadDate, .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot,
+             .clientCertificateRejected, .clientCertificateRequired, .appTransportSecurityRequiresSecureConnection:
             return false
+        default:
+            return true
         }
     }
 
@@ -183,8 +330,12 @@ public struct OpenAICompatibleModel: LanguageModel {
         case .cannotConnectToHost: return "could not connect (is the server running?)"
         case .networkConnectionLost: return "connection lost"
         case .cannotFindHost, .dnsLookupFailed: return "host not found"
-        default: return error.localizedDescription
+        default: return "connection failed (\(error.localizedDescription))"
         }
+    }
+
+    private static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value)) s" : "\(value) s"
     }
 
     /// Seconds to wait: `Retry-After: 2` or `Retry-After: Wed, 21 Oct 2026 07:28:00 GMT`.
@@ -209,133 +360,54 @@ public struct OpenAICompatibleModel: LanguageModel {
 
     // MARK: Wire format
 
-    struct ChatRequest: Encodable {
-        struct Message: Encodable { var role: String; var content: String }
-        var model: String
-        var messages: [Message]
-        var temperature: Double
-        var top_p: Double
-        var top_k: Int?
-        var max_tokens: Int
-        var seed: Int64
-        var logprobs: Bool?
-        var top_logprobs: Int?
-    }
-
-    func requestBody(for request: ModelRequest) throws -> Data {
-        let decoding = request.decoding
-        let alternatives = min(request.topLogprobs, Self.maxTopLogprobs)
-        let body = ChatRequest(
-            model: model,
-            messages: request.messages.map { .init(role: $0.role.rawValue, content: $0.content) },
-            temperature: decoding.temperature,
-            top_p: decoding.topP,
-            top_k: decoding.topK > 0 ? decoding.topK : nil,
-            max_tokens: decoding.maxTokens,
-            seed: Int64(bitPattern: request.sampleSeed & UInt64(Int64.max)),
-            logprobs: alternatives > 0 ? true : nil,
-            top_logprobs: alternatives > 0 ? alternatives : nil)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(body)
-    }
-
-    struct ChatReply: Decodable {
-        struct Choice: Decodable {
-            struct Message: Decodable { var content: String? }
-            struct Logprobs: Decodable { var content: [Entry]? }
-            struct Entry: Decodable {
-                var token: String
-                var logprob: Double
-                var top_logprobs: [Alternative]?
-            }
-            struct Alternative: Decodable { var token: String; var logprob: Double }
-            var message: Message?
-            var finish_reason: String?
-            var logprobs: Logprobs?
-        }
-        struct Usage: Decodable { var prompt_tokens: Int? }
-        var choices: [Choice]?
-        var usage: Usage?
-    }
-
-    /// Maps a 2xx body to a response, or throws naming what is missing.
-    ///
-    /// `promptTokens` is the server's `usage.prompt_tokens`, 0 when it reports no usage.
-    /// Without requested alternatives, `steps` holds the server's per-token log-probs when it
-    /// sent them anyway, and is empty otherwise.
-    func decode(_ data: Data, for request: ModelRequest) throws -> ModelResponse {
-        func failure(_ message: String) -> ModelCallError {
-            ModelCallError(endpoint: endpoint, message: message + "; body: " + Self.snippet(data))
-        }
-        let reply: ChatReply
+    /// The request body: the model, the conversation (or, for `/v1/completions`, its texts
+    /// joined by blank lines) and the sampling fields of `ServerKind.sampling`.
+    func body(for request: ModelRequest) throws -> String {
+        var fields: [String: JSON]
         do {
-            reply = try JSONDecoder().decode(ChatReply.self, from: data)
+            fields = try serverKind.sampling(for: request, endpoint: endpointKind)
         } catch {
-            throw failure("malformed JSON in the reply (\(Self.describe(error)))")
+            throw ModelCallError(endpoint: endpoint, message: error.message)
         }
-        guard let choice = reply.choices?.first else { throw failure("the reply has no choices") }
-        guard let text = choice.message?.content else { throw failure("the reply has no choices[0].message.content") }
-
-        let finishReason: ModelResponse.FinishReason
-        switch choice.finish_reason {
-        case nil, "stop", "eos", "end_turn", "stop_sequence": finishReason = .stop
-        case "length", "max_tokens": finishReason = .length
-        case let other?: throw failure("the reply stopped for \"\(other)\", not a normal stop or the length limit")
+        fields["model"] = .string(model)
+        switch endpointKind {
+        case .chat:
+            fields["messages"] = .array(request.messages.map {
+                .object(["role": .string($0.role.rawValue), "content": .string($0.content)])
+            })
+        case .completions:
+            fields["prompt"] = .string(Self.prompt(request.messages))
         }
-
-        let entries = choice.logprobs?.content ?? []
-        let steps = entries.map { entry in
-            GeneratedStep(
-                token: entry.token, logprob: entry.logprob,
-                top: (entry.top_logprobs ?? []).map { TokenLogprob(token: $0.token, logprob: $0.logprob) })
-        }
-        if request.topLogprobs > 0 {
-            guard let first = steps.first else {
-                throw failure("log-probabilities were requested (top_logprobs \(min(request.topLogprobs, Self.maxTopLogprobs))) but the reply has none; does the server support logprobs?")
-            }
-            guard !first.top.isEmpty else {
-                throw failure("top_logprobs were requested but the reply's first token lists no alternatives")
-            }
-        }
-        return ModelResponse(
-            text: text, steps: steps, finishReason: finishReason,
-            promptTokens: reply.usage?.prompt_tokens ?? 0)
+        return JSON.object(fields).canonical
     }
 
-    static func describe(_ error: Error) -> String {
-        switch error {
-        case DecodingError.dataCorrupted(let context):
-            return context.underlyingError.map { "\($0.localizedDescription)" } ?? context.debugDescription
-        case DecodingError.keyNotFound(let key, let context):
-            return "missing \(path(context.codingPath + [key]))"
-        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-            return "\(path(context.codingPath)): \(context.debugDescription)"
-        default:
-            return "\(error)"
-        }
-    }
-
-    private static func path(_ keys: [CodingKey]) -> String {
-        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().drop { $0 == "." }.description
+    /// A conversation as one plain prompt for a base model: the texts, blank-line separated.
+    static func prompt(_ messages: [ChatMessage]) -> String {
+        messages.map(\.content).joined(separator: "\n\n")
     }
 }
 
-/// The URL session of one model; invalidated when the last copy of the model goes away.
-private final class Transport: Sendable {
-    let session: URLSession
+/// Owns the transport for every copy of a model and closes its session with the last one
+/// (the session keeps its delegate alive until then).
+private final class Connection: Sendable {
+    let transport: ServedTransport
+    init(_ transport: ServedTransport) { self.transport = transport }
+    deinit { transport.close() }
+}
 
-    init(timeout: Double, connections: Int) {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.urlCache = nil
-        // Slack above the in-flight limit, so the limit, not the connection pool, bounds
-        // the requests open at once.
-        configuration.httpMaximumConnectionsPerHost = connections
-        session = URLSession(configuration: configuration)
-    }
+/// A model's delivery callback failed (the archive could not store an answer): no more
+/// answers are delivered, and this error, not a model's, is what the caller sees.
+private struct DeliveryFailure: Error {
+    var error: Error
+}
 
-    deinit { session.finishTasksAndInvalidate() }
+/// Answers collected in request order from serial deliveries.
+private final class Answers: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [ModelResponse?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ response: ModelResponse) { lock.withLock { slots[index] = response } }
+    var all: [ModelResponse] { lock.withLock { slots.map { $0! } } }
 }

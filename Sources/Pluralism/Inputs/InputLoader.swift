@@ -92,7 +92,8 @@ struct ConfigLoader {
                             "questions", "audit", "debias"]
     static let poolFields = ["name", "communities"]
     static let communityFields = ["name", "label", "description", "system_prompt", "profile", "model", "decoding"]
-    static let modelFields = ["backend", "base_url", "model", "api_key_env", "max_in_flight", "logprobs"]
+    static let modelFields = ["backend", "base_url", "model", "api_key_env", "max_in_flight", "logprobs", "server", "endpoint",
+                              "timeout", "retry_budget", "on_server_change"]
     static let populationFields = ["label", "weights"]
     static let debiasFields = ["rotations", "passages"]
     /// Candidates are lettered A to Z when a choice is read from log-probabilities.
@@ -274,7 +275,7 @@ struct ConfigLoader {
         let logprobs = fields.node("logprobs").flatMap { reader.bool($0, fields.path("logprobs")) }
         switch backend {
         case "embedded":
-            for key in ["base_url", "api_key_env", "max_in_flight"] {
+            for key in ["base_url", "api_key_env", "max_in_flight", "server", "endpoint", "timeout", "retry_budget", "on_server_change"] {
                 if let member = fields.members[key] {
                     problems.report(configPath, member.keyPosition.line, fields.path(key), "applies only to the openai backend")
                 }
@@ -286,6 +287,9 @@ struct ConfigLoader {
             if let baseURL, !(baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://")) {
                 problems.report(configPath, fields.node("base_url")!.position.line, fields.path("base_url"),
                                 "\"\(baseURL)\" is not an http:// or https:// URL")
+                valid = false
+            } else if let baseURL, ServedCredentials.hasUserInfo(baseURL) {
+                problems.report(configPath, fields.node("base_url")!.position.line, fields.path("base_url"), ServedCredentials.userInfoRefusal)
                 valid = false
             }
             let model = fields.required("model", "the openai backend needs the server's model name").flatMap { reader.text($0, fields.path("model")) }
@@ -299,14 +303,57 @@ struct ConfigLoader {
             if let node = fields.node("max_in_flight") {
                 if let value = reader.integer(node, fields.path("max_in_flight"), in: 1...1024) { maxInFlight = value } else { valid = false }
             }
-            guard valid, let baseURL, let model else { return nil }
+            let served = readServedFields(fields)
+            guard valid, let served, let baseURL, let model else { return nil }
             return ModelSpec(backend: backend, baseURL: baseURL, model: model, apiKeyEnv: apiKeyEnv, maxInFlight: maxInFlight,
-                             logprobs: logprobs)
+                             logprobs: logprobs, server: served.server, endpoint: served.endpoint, timeout: served.timeout,
+                             retryBudget: served.retryBudget, onServerChange: served.onServerChange)
         default:
             problems.report(configPath, fields.node("backend")!.position.line, fields.path("backend"),
                             "unknown backend \"\(backend)\"; expected one of: \(ModelSpec.backends.joined(separator: ", "))")
             return nil
         }
+    }
+
+    /// The served model's optional fields: server kind, endpoint, deadline, retry budget and
+    /// server-change policy; nil when any is invalid (each problem reported).
+    private func readServedFields(_ fields: ObjectFields)
+        -> (server: String?, endpoint: String?, timeout: Double?, retryBudget: Int?, onServerChange: String?)? {
+        var valid = true
+        func choice(_ key: String, _ allowed: [String]) -> String? {
+            guard let node = fields.node(key), let value = reader.text(node, fields.path(key)) else {
+                if fields.has(key) { valid = false }
+                return nil
+            }
+            guard allowed.contains(value) else {
+                problems.report(configPath, node.position.line, fields.path(key),
+                                "\"\(value)\" is not one of: \(allowed.joined(separator: ", "))")
+                valid = false
+                return nil
+            }
+            return value
+        }
+        let server = choice("server", ServerKind.allCases.map(\.rawValue))
+        let endpoint = choice("endpoint", ["chat", "completions"])
+        let onServerChange = choice("on_server_change", OpenAICompatibleModel.ServerChangePolicy.allCases.map(\.rawValue))
+        var timeout: Double?
+        if let node = fields.node("timeout") {
+            if let value = reader.number(node, fields.path("timeout")) {
+                if value > 0 && value <= 86_400 {
+                    timeout = value
+                } else {
+                    problems.report(configPath, node.position.line, fields.path("timeout"),
+                                    "\(value) is not a deadline in seconds; expected a number above 0 and at most 86400")
+                    valid = false
+                }
+            } else { valid = false }
+        }
+        var retryBudget: Int?
+        if let node = fields.node("retry_budget") {
+            if let value = reader.integer(node, fields.path("retry_budget"), in: 0...1_000_000) { retryBudget = value } else { valid = false }
+        }
+        guard valid else { return nil }
+        return (server, endpoint, timeout, retryBudget, onServerChange)
     }
 
     private func isEnvironmentName(_ name: String) -> Bool {

@@ -62,6 +62,18 @@ public struct ModelSpec: Codable, Hashable, Sendable {
     public var apiKeyEnv: String?
     /// Requests kept in flight at once (openai; filled with 8 when omitted).
     public var maxInFlight: Int?
+    /// The server kind (openai): "llama.cpp", "vllm", "ollama", "openai" or "generic"; nil
+    /// means detected from the server's `/v1/models`. Decides how parameters are sent.
+    public var server: String?
+    /// "chat" (default) or "completions" for a base model (openai).
+    public var endpoint: String?
+    /// Seconds each attempt of a request may take, start to last byte (openai; default 120).
+    public var timeout: Double?
+    /// Retries the whole run may spend on this model (openai; default 100).
+    public var retryBudget: Int?
+    /// "new_identity" (default) or "error": what a server that now says it serves something
+    /// else than the archive recorded means (openai).
+    public var onServerChange: String?
     /// False for a server that returns no log-probabilities: selections are then parsed from
     /// generated text, and multiple-choice answers cannot be read. Nil means true (both
     /// backends give them).
@@ -70,17 +82,25 @@ public struct ModelSpec: Codable, Hashable, Sendable {
     public static let backends = ["embedded", "openai"]
     /// The in-flight bound an openai model gets when the config names none.
     public static let defaultMaxInFlight = 8
+    /// The per-attempt deadline an openai model gets when the config names none.
+    public static let defaultTimeout = 120.0
     /// The embedded engine with its default model: what a fresh clone runs.
     public static let embedded = ModelSpec(backend: "embedded")
 
     public init(backend: String, baseURL: String? = nil, model: String? = nil, apiKeyEnv: String? = nil, maxInFlight: Int? = nil,
-                logprobs: Bool? = nil) {
+                logprobs: Bool? = nil, server: String? = nil, endpoint: String? = nil, timeout: Double? = nil,
+                retryBudget: Int? = nil, onServerChange: String? = nil) {
         self.backend = backend
         self.baseURL = baseURL
         self.model = model
         self.apiKeyEnv = apiKeyEnv
         self.maxInFlight = maxInFlight
         self.logprobs = logprobs
+        self.server = server
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.retryBudget = retryBudget
+        self.onServerChange = onServerChange
     }
 
     /// Whether the model's next-token log-probabilities can be read.
@@ -93,18 +113,37 @@ public struct ModelSpec: Codable, Hashable, Sendable {
         case apiKeyEnv = "api_key_env"
         case maxInFlight = "max_in_flight"
         case logprobs
+        case server
+        case endpoint
+        case timeout
+        case retryBudget = "retry_budget"
+        case onServerChange = "on_server_change"
     }
 
     /// Canonical JSON (sorted keys, absent fields omitted): stable text for the corpus.
     public var canonicalJSON: String { json.canonical }
 
     var json: JSON {
+        guard case .object(var fields) = identityJSON else { return identityJSON }
+        if let apiKeyEnv { fields["api_key_env"] = .string(apiKeyEnv) }
+        if let maxInFlight { fields["max_in_flight"] = .integer(Int64(maxInFlight)) }
+        if let timeout { fields["timeout"] = .double(timeout) }
+        if let retryBudget { fields["retry_budget"] = .integer(Int64(retryBudget)) }
+        if let onServerChange { fields["on_server_change"] = .string(onServerChange) }
+        return .object(fields)
+    }
+
+    /// The fields that can change an answer; the run id is made from these alone, so the
+    /// knobs of throughput, patience and credentials (`max_in_flight`, `timeout`,
+    /// `retry_budget`, `on_server_change`, `api_key_env`) can change without making the same
+    /// study a new run. The manifest (`json`) still records them.
+    var identityJSON: JSON {
         var fields: [String: JSON] = ["backend": .string(backend)]
         if let baseURL { fields["base_url"] = .string(baseURL) }
         if let model { fields["model"] = .string(model) }
-        if let apiKeyEnv { fields["api_key_env"] = .string(apiKeyEnv) }
-        if let maxInFlight { fields["max_in_flight"] = .integer(Int64(maxInFlight)) }
         if let logprobs { fields["logprobs"] = .bool(logprobs) }
+        if let server { fields["server"] = .string(server) }
+        if let endpoint { fields["endpoint"] = .string(endpoint) }
         return .object(fields)
     }
 }
@@ -331,7 +370,14 @@ public struct RunConfig: Sendable {
 
     /// The normalised config as canonical JSON: defaults filled, profile *text* included (so
     /// editing a profile changes it), sorted keys, no whitespace. Stored with each run.
-    public var canonicalJSON: String {
+    public var canonicalJSON: String { json(models: \.json) }
+
+    /// The canonical JSON the run id is made from: `canonicalJSON` without the model knobs
+    /// that cannot change an answer (see `ModelSpec.identityJSON`). Identical to it for
+    /// embedded models.
+    public var identityJSON: String { json(models: \.identityJSON) }
+
+    private func json(models: KeyPath<ModelSpec, JSON>) -> String {
         var pools: [JSON] = []
         for pool in self.pools {
             let members: [JSON] = communities(inPool: pool).map { community in
@@ -340,7 +386,7 @@ public struct RunConfig: Sendable {
                     "description": .string(community.description),
                     "system_prompt": .string(community.systemPrompt),
                     "profile": .string(community.profile),
-                    "model": community.model.json,
+                    "model": community.model[keyPath: models],
                     "decoding": community.decoding.json,
                 ]
                 if let label = community.label { fields["label"] = .string(label) }
@@ -358,7 +404,7 @@ public struct RunConfig: Sendable {
             "name": .string(name),
             "seed": .unsigned(seed),
             "pools": .array(pools),
-            "base_model": baseModel.json,
+            "base_model": baseModel[keyPath: models],
             "methods": .array(methods.map { .string($0.rawValue) }),
             "decoding": .object(["comment": commentDecoding.json, "base": baseDecoding.json]),
             "distribution_top_logprobs": .integer(Int64(distributionTopLogprobs)),

@@ -14,13 +14,17 @@ import Foundation
 /// by UTF-8 bytes, no whitespace, integers as integers, other doubles in shortest round-trip
 /// form) of
 ///
-///     {"identity": {"backend", "base_url", "fingerprint"},
+///     {"identity": {"backend", "base_url", "fingerprint", "served"?},
 ///      "request":  {"messages": [{"role", "content"}...],
 ///                   "decoding": {"temperature", "top_p", "top_k", "max_tokens", "seed"},
-///                   "top_logprobs", "sample_index"}}
+///                   "top_logprobs", "sample_index", "sent"?}}
 ///
 /// so an answer is replayed only for the same weights behind the same endpoint, and any
 /// change of message text, decoding parameter, seed, alternatives or sample index is a miss.
+/// A served model adds `served` (what the server says it serves, `ServedIdentity`) and
+/// `sent` (the sampling fields exactly as the request carried them, `ServerKind.sampling`);
+/// the embedded engine has neither, so its keys are unchanged. The identity is settled
+/// with the model once, before the first lookup (`establishedIdentity`).
 /// That text is also stored as the call's `requestJSON`, so `sha256(requestJSON) == key`.
 public final class ArchivedModel: @unchecked Sendable {
     /// The model that answers misses.
@@ -33,6 +37,8 @@ public final class ArchivedModel: @unchecked Sendable {
     public let maxBatch: Int
     /// Shared by every archived model of a run, so the summary counts all calls.
     public let tally: CallTally
+    private let identityLock = NSLock()
+    private var settled: ModelIdentity?
 
     public init(model: any LanguageModel, corpus: Corpus, replayOnly: Bool = false, maxBatch: Int = 8,
                 tally: CallTally = CallTally()) {
@@ -48,20 +54,25 @@ public final class ArchivedModel: @unchecked Sendable {
         let messages: [JSON] = request.messages.map {
             .object(["role": .string($0.role.rawValue), "content": .string($0.content)])
         }
-        let material: JSON = .object([
-            "identity": .object([
-                "backend": .string(identity.backend),
-                "base_url": .string(identity.baseURL),
-                "fingerprint": .string(identity.fingerprint),
-            ]),
-            "request": .object([
-                "messages": .array(messages),
-                "decoding": request.decoding.json,
-                "top_logprobs": .integer(Int64(request.topLogprobs)),
-                "sample_index": .integer(Int64(request.sampleIndex)),
-            ]),
-        ])
-        return material.canonical
+        var identityFields: [String: JSON] = [
+            "backend": .string(identity.backend),
+            "base_url": .string(identity.baseURL),
+            "fingerprint": .string(identity.fingerprint),
+        ]
+        var requestFields: [String: JSON] = [
+            "messages": .array(messages),
+            "decoding": request.decoding.json,
+            "top_logprobs": .integer(Int64(request.topLogprobs)),
+            "sample_index": .integer(Int64(request.sampleIndex)),
+        ]
+        if let served = identity.served {
+            identityFields["served"] = served.json
+            if let kind = ServerKind(rawValue: served.kind), let endpoint = ServedEndpoint(rawValue: served.endpoint),
+               let sent = try? kind.sampling(for: request, endpoint: endpoint) {
+                requestFields["sent"] = .object(sent)
+            }
+        }
+        return JSON.object(["identity": .object(identityFields), "request": .object(requestFields)]).canonical
     }
 
     /// The archive key of a request to a model with this identity.
@@ -69,14 +80,29 @@ public final class ArchivedModel: @unchecked Sendable {
         SHA256.hex(canonicalJSON(identity: identity, request: request))
     }
 
+    /// The key under the settled identity (the configured one until it is settled).
     public func key(for request: ModelRequest) -> String {
-        Self.key(identity: model.identity, request: request)
+        Self.key(identity: identityLock.withLock { settled } ?? model.identity, request: request)
+    }
+
+    /// The identity keys are made from: settled with the model on first use, given what the
+    /// archive last recorded for the same configured model.
+    public func establishedIdentity() async throws -> ModelIdentity {
+        if let settled = identityLock.withLock({ settled }) { return settled }
+        let configured = model.identity
+        let archived = try corpus.latestRequestJSON(backend: configured.backend, baseURL: configured.baseURL,
+                                                    model: configured.fingerprint).flatMap(ServedIdentity.read)
+        let identity = try await model.establishIdentity(archived: archived)
+        return identityLock.withLock {
+            if settled == nil { settled = identity }
+            return settled!
+        }
     }
 
     /// Answers the requests in order, replaying archived answers and forwarding only the
     /// misses (deduplicated by key) to the model.
     public func respond(to requests: [ModelRequest]) async throws -> [ArchivedResponse] {
-        let identity = model.identity
+        let identity = try await establishedIdentity()
         let keys = requests.map { Self.key(identity: identity, request: $0) }
         var answers: [String: ModelResponse] = [:]
         var missing: [(key: String, request: ModelRequest)] = []
@@ -96,23 +122,24 @@ public final class ArchivedModel: @unchecked Sendable {
         while start < missing.count {
             let chunk = Array(missing[start..<min(start + maxBatch, missing.count)])
             start += chunk.count
+            // Each answer is archived as it arrives, so a failure elsewhere in the chunk loses
+            // none that were received; the failure is rethrown after.
             let began = Date()
-            let responses = try await model.respond(to: chunk.map(\.request))
-            guard responses.count == chunk.count else {
-                throw ModelAnswerCountError(expected: chunk.count, received: responses.count, identity: identity)
+            let arrived = ArrivedAnswers()
+            defer { tally.record(fresh: arrived.count, replayed: 0) }
+            try await model.respond(to: chunk.map(\.request)) { index, response in
+                let entry = chunk[index]
+                try self.corpus.archiveCall(ArchivedCall(
+                    key: entry.key, backend: identity.backend, baseURL: identity.baseURL, model: identity.fingerprint,
+                    requestJSON: Self.canonicalJSON(identity: identity, request: entry.request),
+                    responseJSON: Self.canonicalString(response), createdAt: Corpus.timestamp(),
+                    durationMS: Int(Date().timeIntervalSince(began) * 1000)))
+                arrived.add(entry.key, response)
             }
-            let perCall = Int(Date().timeIntervalSince(began) * 1000) / chunk.count
-            let createdAt = Corpus.timestamp()
-            try corpus.transaction {
-                for (entry, response) in zip(chunk, responses) {
-                    try corpus.archiveCall(ArchivedCall(
-                        key: entry.key, backend: identity.backend, baseURL: identity.baseURL,
-                        model: identity.fingerprint, requestJSON: Self.canonicalJSON(identity: identity, request: entry.request),
-                        responseJSON: Self.canonicalString(response), createdAt: createdAt, durationMS: perCall))
-                }
+            guard arrived.count == chunk.count else {
+                throw ModelAnswerCountError(expected: chunk.count, received: arrived.count, identity: identity)
             }
-            for (entry, response) in zip(chunk, responses) { answers[entry.key] = response }
-            tally.record(fresh: chunk.count, replayed: 0)
+            answers.merge(arrived.all) { first, _ in first }
         }
         tally.record(fresh: 0, replayed: keys.filter { replayedKeys.contains($0) }.count)
         return zip(keys, requests).map { key, _ in
@@ -144,6 +171,23 @@ public final class ArchivedModel: @unchecked Sendable {
         let data = try! encoder.encode(value)
         return String(decoding: data, as: UTF8.self)
     }
+}
+
+/// Answers archived during one chunk, gathered from serial deliveries.
+private final class ArrivedAnswers: @unchecked Sendable {
+    private let lock = NSLock()
+    private var answers: [String: ModelResponse] = [:]
+    private var delivered = 0
+
+    func add(_ key: String, _ response: ModelResponse) {
+        lock.withLock {
+            answers[key] = response
+            delivered += 1
+        }
+    }
+
+    var count: Int { lock.withLock { delivered } }
+    var all: [String: ModelResponse] { lock.withLock { answers } }
 }
 
 /// One answer and where it came from.

@@ -40,6 +40,9 @@ public final class ModelLoader: @unchecked Sendable {
             guard let baseURL = spec.baseURL, let model = spec.model else {
                 throw ModelUnavailable(message: "an openai model needs base_url and model")
             }
+            if ServedCredentials.hasUserInfo(baseURL) {
+                throw ModelUnavailable(message: ServedCredentials.userInfoRefusal)
+            }
             if replayOnly {
                 return ArchiveOnlyModel(identity: ModelIdentity(
                     backend: "openai", baseURL: OpenAICompatibleModel.normalise(baseURL: baseURL), fingerprint: model))
@@ -51,8 +54,15 @@ public final class ModelLoader: @unchecked Sendable {
                 }
                 apiKey = value
             }
-            return OpenAICompatibleModel(baseURL: baseURL, model: model, apiKey: apiKey,
-                                         maxInFlight: spec.maxInFlight ?? ModelSpec.defaultMaxInFlight)
+            if let warning = ServedCredentials.plainTextWarning(baseURL: baseURL, hasKey: apiKey != nil) {
+                FileHandle.standardError.write(Data((warning + "\n").utf8))
+            }
+            return OpenAICompatibleModel(
+                baseURL: baseURL, model: model, apiKey: apiKey, maxInFlight: spec.maxInFlight ?? ModelSpec.defaultMaxInFlight,
+                timeout: spec.timeout ?? ModelSpec.defaultTimeout, retryBudget: spec.retryBudget ?? OpenAICompatibleModel.defaultRetryBudget,
+                server: spec.server.flatMap(ServerKind.init(rawValue:)),
+                endpoint: spec.endpoint.flatMap(ServedEndpoint.init(rawValue:)) ?? .chat,
+                onServerChange: spec.onServerChange.flatMap(OpenAICompatibleModel.ServerChangePolicy.init(rawValue:)) ?? .newIdentity)
         default:
             throw ModelUnavailable(message: "unknown backend \"\(spec.backend)\"")
         }
@@ -118,6 +128,14 @@ public struct ArchiveOnlyModel: LanguageModel {
 
     public func respond(to requests: [ModelRequest]) async throws -> [ModelResponse] {
         throw ModelUnavailable(message: "replay-only: \(requests.count) call(s) to \(identity.backend) cannot be answered without the model")
+    }
+
+    /// Without a server to ask, a served model takes the identity the archive recorded last.
+    public func establishIdentity(archived: ServedIdentity?) async throws -> ModelIdentity {
+        guard identity.backend == "openai" else { return identity }
+        var adopted = identity
+        adopted.served = archived
+        return adopted
     }
 }
 

@@ -54,12 +54,13 @@ public enum PipelineVersion {
 /// run id, so running again resumes (or does nothing); any change gives a new run in the same
 /// corpus file, whose unchanged calls replay from the archive.
 public enum RunIdentity {
-    /// First 16 hex digits of sha256 over the config's canonical JSON, the input files'
-    /// hashes sorted by path (`path=hash` lines) and the tool version.
+    /// First 16 hex digits of sha256 over the config's identity JSON (its canonical JSON
+    /// without the model knobs that cannot change an answer), the input files' hashes sorted
+    /// by path (`path=hash` lines) and the tool version.
     public static func id(config: RunConfig, fileHashes: [String: String], toolVersion: String = PipelineVersion.current) -> String {
         var hash = SHA256()
         hash.update("config\n")
-        hash.update(config.canonicalJSON)
+        hash.update(config.identityJSON)
         hash.update("\ninputs\n")
         for path in fileHashes.keys.sorted() {
             hash.update("\(path)=\(fileHashes[path]!)\n")
