@@ -23,9 +23,11 @@ private func request(_ text: String = "Which option?", topLogprobs: Int = 0, sam
         topLogprobs: topLogprobs, sampleIndex: sampleIndex)
 }
 
-private func model(_ server: TestHTTPServer, maxInFlight: Int = 4, maxRetries: Int = 3, timeout: Double = 5) -> OpenAICompatibleModel {
+private func model(_ server: TestHTTPServer, maxInFlight: Int = 4, maxRetries: Int = 3, timeout: Double = 5,
+                   retryBudget: Int = 100, kind: ServerKind? = nil) -> OpenAICompatibleModel {
     OpenAICompatibleModel(baseURL: server.baseURL, model: "test-model", apiKey: "sk-test",
-                          maxInFlight: maxInFlight, maxRetries: maxRetries, timeout: timeout, retryDelay: 0.001)
+                          maxInFlight: maxInFlight, maxRetries: maxRetries, timeout: timeout, retryDelay: 0.001,
+                          retryBudget: retryBudget, server: kind)
 }
 
 /// The error a call threw, or nil if it succeeded.
@@ -50,8 +52,11 @@ private func failure(_ body: () async throws -> Void) async -> ModelCallError? {
         #expect(responses == [ModelResponse(
             text: "B",
             steps: [GeneratedStep(token: "B", logprob: -0.25,
-                                  top: [TokenLogprob(token: "B", logprob: -0.25), TokenLogprob(token: " A", logprob: -1.5)])],
-            finishReason: .length, promptTokens: 42)])
+                                  top: [TokenLogprob(token: "B", logprob: -0.25, bytes: [66]),
+                                        TokenLogprob(token: " A", logprob: -1.5, bytes: [32, 65])],
+                                  bytes: [66])],
+            finishReason: .length, promptTokens: 42, servedModel: "m")])
+        #expect(responses[0].isTruncated, "a reply cut at max_tokens is marked")
         let sent = try #require(server.requests.first)
         #expect(sent.method == "POST")
         #expect(sent.path == "/v1/chat/completions")
@@ -59,7 +64,7 @@ private func failure(_ body: () async throws -> Void) async -> ModelCallError? {
         let json = try #require(sent.json)
         #expect(json["model"] as? String == "test-model")
         #expect(json["logprobs"] as? Bool == true)
-        #expect(json["top_logprobs"] as? Int == 20, "OpenAI caps top_logprobs at 20")
+        #expect(json["top_logprobs"] as? Int == 50, "sent as asked: only OpenAI's own API caps the count")
         let messages = try #require(json["messages"] as? [[String: String]])
         #expect(messages == [["role": "system", "content": "You answer with a letter."],
                              ["role": "user", "content": "Which option?"]])
@@ -76,7 +81,8 @@ private func failure(_ body: () async throws -> Void) async -> ModelCallError? {
         #expect(first["temperature"] as? Double == 0.7)
         #expect(first["top_p"] as? Double == 0.9)
         #expect(first["max_tokens"] as? Int == 17)
-        #expect(first["top_k"] == nil, "top_k is sent only when set")
+        #expect(first["top_k"] as? Int == 0, "no cut is sent, not left to the server's default")
+        #expect(first["min_p"] as? Int == 0, "llama.cpp's default min_p 0.05 is neutralised")
         #expect(first["logprobs"] == nil && first["top_logprobs"] == nil)
         let second = try #require(bodies.first { $0["seed"] as? Int != 1234 })
         #expect(second["top_k"] as? Int == 40)
@@ -155,13 +161,24 @@ private func failure(_ body: () async throws -> Void) async -> ModelCallError? {
         #expect(error?.message.contains("unknown model") == true)
     }
 
-    @Test func malformedJSONIsAnError() async throws {
+    @Test func bodyCutOffMidJSONIsRetriedThenAnError() async throws {
         let server = try TestHTTPServer { _, _ in .json(#"{"choices":[{"message":"#) }
         defer { server.stop() }
-        let client = model(server)
+        let client = model(server, maxRetries: 2)
         let error = await failure { _ = try await client.respond(to: [request()]) }
-        #expect(error?.description.hasPrefix(client.endpoint + ": malformed JSON") == true, "\(String(describing: error))")
-        #expect(server.requests.count == 1)
+        #expect(error?.description.hasPrefix(client.endpoint + ": gave up after 3 attempts; last: malformed JSON") == true,
+                "\(String(describing: error))")
+        #expect(server.requests.count == 3)
+    }
+
+    @Test func truncatedBodyIsRetried() async throws {
+        let server = try TestHTTPServer { _, index in
+            let whole = reply("whole", logprobs: false)
+            return index == 0 ? .json(String(whole.prefix(40))) : .json(whole)
+        }
+        defer { server.stop() }
+        #expect(try await model(server).respond(to: [request()]).map(\.text) == ["whole"])
+        #expect(server.requests.count == 2)
     }
 
     @Test func replyWithoutContentIsAnError() async throws {
@@ -213,10 +230,6 @@ private func failure(_ body: () async throws -> Void) async -> ModelCallError? {
         #expect(error?.message.hasPrefix("gave up after 2 attempts") == true, "\(String(describing: error))")
     }
 
-    @Test func timeoutIsWholeSecondsAtLeastOne() {
-        #expect(OpenAICompatibleModel(baseURL: "http://h", model: "m", apiKey: nil, timeout: 0.2).timeout == 1)
-        #expect(OpenAICompatibleModel(baseURL: "http://h", model: "m", apiKey: nil, timeout: 2.5).timeout == 3)
-    }
 
     @Test func invalidBaseURLIsAnError() async {
         let client = OpenAICompatibleModel(baseURL: "localhost:8000", model: "m", apiKey: nil)
@@ -225,8 +238,10 @@ private func failure(_ body: () async throws -> Void) async -> ModelCallError? {
     }
 
     @Test func retryableStatuses() {
-        #expect([408, 429, 500, 502, 503, 504].allSatisfy(OpenAICompatibleModel.isRetryable))
-        #expect(![400, 401, 403, 404, 422].contains(where: OpenAICompatibleModel.isRetryable))
+        #expect([408, 429, 500, 502, 503, 504].allSatisfy { OpenAICompatibleModel.isRetryable(status: $0) })
+        #expect(![301, 302, 400, 401, 403, 404, 422].contains { OpenAICompatibleModel.isRetryable(status: $0) })
+        let quota = Data(#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#.utf8)
+        #expect(!OpenAICompatibleModel.isRetryable(status: 429, body: quota), "waiting does not refill a quota")
     }
 
     @Test func retryAfterParsing() {
@@ -253,4 +268,225 @@ private func failure(_ body: () async throws -> Void) async -> ModelCallError? {
         #expect(seeds.count == 100)
         #expect(request(sampleIndex: 3).sampleSeed == request(sampleIndex: 3).sampleSeed)
     }
+
+    // MARK: Deadlines: the server trickles, stalls or hangs up
+
+    /// The first attempt misbehaves, the second answers: the client must abandon the first
+    /// at its deadline (well before the misbehaviour would end) and succeed on the retry.
+    private func recovers(from delivery: TestHTTPServer.Delivery, timeout: Double = 1) async throws -> (seconds: Double, requests: Int) {
+        let server = try TestHTTPServer { _, index in
+            index == 0 ? .json(reply("late", logprobs: false) + String(repeating: " ", count: 200), delivery: delivery)
+                : .json(reply("on time", logprobs: false))
+        }
+        defer { server.stop() }
+        let started = Date()
+        let responses = try await model(server, timeout: timeout).respond(to: [request()])
+        #expect(responses.map(\.text) == ["on time"])
+        return (Date().timeIntervalSince(started), server.requests.count)
+    }
+
+    @Test func tricklingReplyMeetsTheDeadline() async throws {
+        // One byte every 0.2 s: ~100 s for the whole body, and every byte would reset
+        // Foundation's own idle timer.
+        let outcome = try await recovers(from: .trickle(bytes: 1, interval: 0.2))
+        #expect(outcome.requests == 2)
+        #expect(outcome.seconds >= 0.9 && outcome.seconds < 30, "abandoned after \(outcome.seconds) s")
+    }
+
+    @Test func stalledReplyMeetsTheDeadline() async throws {
+        let outcome = try await recovers(from: .stall(afterBytes: 10))
+        #expect(outcome.requests == 2)
+        #expect(outcome.seconds >= 0.9 && outcome.seconds < 30, "abandoned after \(outcome.seconds) s")
+    }
+
+    @Test func connectionClosedMidBodyIsRetried() async throws {
+        let outcome = try await recovers(from: .closeMidBody(afterBytes: 30), timeout: 20)
+        #expect(outcome.requests == 2)
+        #expect(outcome.seconds < 15, "retried at once, not after a timeout (\(outcome.seconds) s)")
+    }
+
+    @Test func deadlineErrorSaysSo() async throws {
+        let server = try TestHTTPServer { _, _ in .json(reply("never"), delivery: .stall(afterBytes: 0)) }
+        defer { server.stop() }
+        let client = model(server, maxRetries: 0, timeout: 0.5)
+        let error = await failure { _ = try await client.respond(to: [request()]) }
+        #expect(error?.message == "gave up after 1 attempt; last: no complete reply within the 0.5 s deadline", "\(String(describing: error))")
+    }
+
+    @Test func retryBudgetIsSharedByTheRun() async throws {
+        let server = try TestHTTPServer { _, _ in .json(#"{"error":"busy"}"#, status: 503) }
+        defer { server.stop() }
+        let client = model(server, maxInFlight: 1, maxRetries: 3, retryBudget: 4)
+        let first = await failure { _ = try await client.respond(to: [request("a")]) }
+        #expect(first?.message.hasPrefix("gave up after 4 attempts") == true, "\(String(describing: first))")
+        let second = await failure { _ = try await client.respond(to: [request("b")]) }
+        #expect(second?.message.hasPrefix("the run's retry budget (4 retries) is spent") == true, "\(String(describing: second))")
+        #expect(server.requests.count == 4 + 2, "3 retries of the first request, 1 of the second, then the budget is spent")
+        #expect(client.retriesLeft == 0)
+    }
+
+    @Test func exhaustedQuotaIsNotRetried() async throws {
+        let server = try TestHTTPServer { _, _ in
+            .json(#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#, status: 429)
+        }
+        defer { server.stop() }
+        let error = await failure { _ = try await model(server).respond(to: [request()]) }
+        #expect(error?.status == 429)
+        #expect(server.requests.count == 1)
+    }
+
+    // MARK: Credentials
+
+    @Test func redirectsAreNotFollowed() async throws {
+        let elsewhere = try TestHTTPServer { _, _ in .json(reply("stolen", logprobs: false)) }
+        defer { elsewhere.stop() }
+        let server = try TestHTTPServer { _, _ in .redirect(to: elsewhere.baseURL + "/v1/chat/completions") }
+        defer { server.stop() }
+        let error = await failure { _ = try await model(server).respond(to: [request()]) }
+        #expect(error?.status == 302)
+        #expect(error?.message.contains("redirects are not followed") == true, "\(String(describing: error))")
+        #expect(server.requests.count == 1, "a redirect is not retried")
+        #expect(elsewhere.requests.isEmpty, "neither the request nor its Authorization header reached the other host")
+    }
+
+    @Test func userInfoInTheBaseURLIsRefused() async throws {
+        let server = try TestHTTPServer { _, _ in .json(reply("x")) }
+        defer { server.stop() }
+        let secret = "http://user:sk-secret@127.0.0.1:\(server.port)"
+        let client = OpenAICompatibleModel(baseURL: secret, model: "m", apiKey: nil)
+        #expect(!client.identity.baseURL.contains("sk-secret"), "the secret never reaches the archive")
+        let error = await failure { _ = try await client.respond(to: [request()]) }
+        #expect(error?.message.contains("api_key_env") == true)
+        #expect(error?.description.contains("sk-secret") == false)
+        #expect(server.requests.isEmpty)
+        #expect(throws: ModelUnavailable.self) {
+            _ = try ModelLoader(environment: [:]).model(for: ModelSpec(backend: "openai", baseURL: secret, model: "m"))
+        }
+    }
+
+    @Test func plainHTTPKeyWarning() {
+        #expect(ServedCredentials.plainTextWarning(baseURL: "http://gpu-box:8000", hasKey: true)?.contains("plain http") == true)
+        #expect(ServedCredentials.plainTextWarning(baseURL: "http://gpu-box:8000", hasKey: false) == nil)
+        #expect(ServedCredentials.plainTextWarning(baseURL: "https://api.example.com", hasKey: true) == nil)
+        for local in ["http://localhost:8000", "http://127.0.0.1:8080/v1", "http://[::1]:8000"] {
+            #expect(ServedCredentials.plainTextWarning(baseURL: local, hasKey: true) == nil, "\(local)")
+        }
+        #expect(ServedCredentials.withoutUserInfo("https://u:p@host:1/v1") == "https://host:1/v1")
+        #expect(!ServedCredentials.hasUserInfo("http://host/v1?next=a@b"))
+    }
+
+    // MARK: What is an answer
+
+    @Test func emptyContentIsAnError() async throws {
+        let server = try TestHTTPServer { _, _ in .json(reply("", logprobs: false)) }
+        defer { server.stop() }
+        let error = await failure { _ = try await model(server).respond(to: [request()]) }
+        #expect(error?.message.contains("choices[0].message.content is empty") == true, "\(String(describing: error))")
+    }
+
+    @Test func missingFinishReasonIsAnError() async throws {
+        let body = #"{"choices":[{"index":0,"message":{"role":"assistant","content":"Hello"}}],"model":"m"}"#
+        let server = try TestHTTPServer { _, _ in .json(body) }
+        defer { server.stop() }
+        let error = await failure { _ = try await model(server).respond(to: [request()]) }
+        #expect(error?.message.contains("no choices[0].finish_reason") == true, "\(String(describing: error))")
+        #expect(server.requests.count == 1)
+    }
+
+    @Test func aChangedServedModelIsAnErrorNotAnAnswer() async throws {
+        let server = try TestHTTPServer { _, index in
+            .json(reply("x", logprobs: false).replacingOccurrences(of: #""model":"m""#, with: index == 0 ? #""model":"q4""# : #""model":"q8""#))
+        }
+        defer { server.stop() }
+        let client = model(server)
+        #expect(try await client.respond(to: [request()]).first?.servedModel == "q4")
+        do {
+            _ = try await client.respond(to: [request("again")])
+            Issue.record("an answer from another model was accepted")
+        } catch let error as ServedModelChanged {
+            #expect(error.description.contains("it was model q4, system_fingerprint (none), it is now model q8"), "\(error)")
+        }
+    }
+
+    // MARK: Server kinds
+
+    @Test func openAIKindCapsAlternativesAndOmitsWhatItRejects() async throws {
+        let server = try TestHTTPServer { _, _ in .json(reply("B")) }
+        defer { server.stop() }
+        let client = model(server, kind: .openai)
+        _ = try await client.respond(to: [request(topLogprobs: 50)])
+        let json = try #require(server.requests.first?.json)
+        #expect(json["top_logprobs"] as? Int == 20)
+        #expect(json["top_k"] == nil && json["min_p"] == nil)
+        let error = await failure { _ = try await client.respond(to: [request(topK: 40)]) }
+        #expect(error?.message.contains("top_k 40 cannot be sent") == true)
+        #expect(server.requests.count == 1, "refused before sending")
+    }
+
+    @Test func vllmKindSpellsNoCutAsMinusOne() throws {
+        let sent = try ServerKind.vllm.sampling(for: request(topLogprobs: 5), endpoint: .chat)
+        #expect(sent["top_k"] == .integer(-1))
+        #expect(sent["min_p"] == .integer(0))
+        #expect(sent["top_logprobs"] == .integer(5))
+        #expect(try ServerKind.openai.sampling(for: request(topLogprobs: 50), endpoint: .completions)["logprobs"] == .integer(5))
+    }
+
+    @Test func serverKindIsDetectedFromTheListing() async throws {
+        let server = try TestHTTPServer { request, _ in
+            request.path == "/v1/models"
+                ? .json(#"{"object":"list","data":[{"id":"models/x.gguf","object":"model","created":1796046474,"owned_by":"llamacpp","meta":{"n_params":134515008,"size":95000000}}]}"#)
+                : .json(reply("ok", logprobs: false))
+        }
+        defer { server.stop() }
+        let client = model(server)
+        let identity = try await client.establishIdentity(archived: nil)
+        #expect(client.serverKind == .llamaCpp)
+        let served = try #require(identity.served)
+        #expect(served.kind == "llama.cpp" && served.endpoint == "chat")
+        #expect(served.listing == #"{"id":"models/x.gguf","meta":{"n_params":134515008,"size":95000000},"object":"model","owned_by":"llamacpp"}"#,
+                "the listing without its volatile created time")
+        #expect(server.requests.first?.headers["authorization"] == "Bearer sk-test")
+    }
+
+    // MARK: Streaming delivery
+
+    @Test func oneFailureInAChunkStillDeliversTheOthers() async throws {
+        let server = try TestHTTPServer { request, _ in
+            let text = (request.json?["messages"] as? [[String: String]])?.last?["content"] ?? ""
+            return text == "q3" ? .json(#"{"error":{"message":"bad"}}"#, status: 400)
+                : .json(reply("echo " + text, logprobs: false), delay: 0.2)
+        }
+        defer { server.stop() }
+        let delivered = Delivered()
+        let client = model(server, maxInFlight: 8)
+        let error = await failure {
+            try await client.respond(to: (0..<8).map { request("q\($0)") }) { index, response in delivered.add(index, response.text) }
+        }
+        #expect(error?.status == 400)
+        #expect(delivered.all.sorted { $0.0 < $1.0 }.map(\.1) == [0, 1, 2, 4, 5, 6, 7].map { "echo q\($0)" },
+                "the seven answers in flight with the failure are delivered before it is thrown")
+    }
+
+    @Test func capacityIsMaxInFlightAndTheNextStartsAsOneReturns() async throws {
+        let server = try TestHTTPServer { request, _ in
+            let text = (request.json?["messages"] as? [[String: String]])?.last?["content"] ?? ""
+            return .json(reply(text, logprobs: false), delay: text == "slow" ? 1.5 : 0.05)
+        }
+        defer { server.stop() }
+        let client = model(server, maxInFlight: 2)
+        #expect(client.capacity == 2)
+        let delivered = Delivered()
+        try await client.respond(to: [request("slow")] + (0..<6).map { request("q\($0)") }) { index, response in
+            delivered.add(index, response.text)
+        }
+        #expect(delivered.all.map(\.0).last == 0, "the slow answer did not hold back the six quick ones")
+        #expect(server.peakConcurrency <= 2)
+    }
+}
+
+private final class Delivered: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [(Int, String)] = []
+    func add(_ index: Int, _ text: String) { lock.withLock { items.append((index, text)) } }
+    var all: [(Int, String)] { lock.withLock { items } }
 }

@@ -8,6 +8,9 @@ import Darwin
 /// A small HTTP/1.1 server for client tests: loopback only, an ephemeral port, one thread
 /// per connection, each request answered by a script and recorded.
 ///
+/// Answers can misbehave the way real servers and networks do (`Delivery`: trickled,
+/// stalled, cut off) or replay recorded replies (`Response.replay`).
+///
 /// It answers one request per connection (`Connection: close`), counts how many requests
 /// it is handling at once, and stops on `stop()` or by itself after `lifetime` seconds, so
 /// a failing test cannot leave it running (its threads hold it alive until then).
@@ -26,16 +29,58 @@ final class TestHTTPServer: @unchecked Sendable {
         }
     }
 
+    /// How the answer's bytes go out: what misbehaving servers and networks do.
+    enum Delivery: Sendable {
+        /// All at once.
+        case whole
+        /// The head, then the body `bytes` at a time with `interval` seconds between.
+        case trickle(bytes: Int, interval: Double)
+        /// The head and the first `bytes` of the body, then nothing until the server stops.
+        case stall(afterBytes: Int)
+        /// The head (announcing the whole body) and the first `bytes`, then the connection closes.
+        case closeMidBody(afterBytes: Int)
+    }
+
     struct Response: Sendable {
         var status: Int
         var headers: [String: String] = [:]
         var body: Data
         /// Seconds to wait before answering (a slow or hung server).
         var delay: Double = 0
+        var delivery: Delivery = .whole
 
-        static func json(_ text: String, status: Int = 200, delay: Double = 0, headers: [String: String] = [:]) -> Response {
+        static func json(_ text: String, status: Int = 200, delay: Double = 0, headers: [String: String] = [:],
+                         delivery: Delivery = .whole) -> Response {
             Response(status: status, headers: headers.merging(["Content-Type": "application/json"]) { a, _ in a },
-                     body: Data(text.utf8), delay: delay)
+                     body: Data(text.utf8), delay: delay, delivery: delivery)
+        }
+
+        /// A redirect to another URL.
+        static func redirect(to location: String, status: Int = 302) -> Response {
+            Response(status: status, headers: ["Location": location], body: Data())
+        }
+
+        /// A recorded reply: a bare body (sent as a 200 JSON reply), or a whole HTTP response
+        /// (status line, headers, blank line, body) as `curl -i` captures it.
+        static func replay(_ recorded: Data) -> Response {
+            let separator = Data("\r\n\r\n".utf8)
+            guard recorded.starts(with: Data("HTTP/".utf8)) else { return Response(status: 200, headers: ["Content-Type": "application/json"], body: recorded) }
+            let split = recorded.range(of: separator) ?? recorded.range(of: Data("\n\n".utf8))
+            let headEnd = split?.lowerBound ?? recorded.endIndex
+            let head = String(decoding: recorded[..<headEnd], as: UTF8.self)
+            var lines = head.components(separatedBy: "\n").map { $0.trimmingCharacters(in: .init(charactersIn: "\r")) }
+            let statusLine = lines.removeFirst().split(separator: " ")
+            var headers: [String: String] = [:]
+            for line in lines {
+                let parts = line.split(separator: ":", maxSplits: 1)
+                guard parts.count == 2 else { continue }
+                let name = String(parts[0])
+                // Framing is the server's to decide.
+                if ["content-length", "connection", "transfer-encoding"].contains(name.lowercased()) { continue }
+                headers[name] = parts[1].trimmingCharacters(in: .whitespaces)
+            }
+            let body = split.map { recorded[$0.upperBound...] } ?? Data()
+            return Response(status: statusLine.count > 1 ? Int(statusLine[1]) ?? 500 : 500, headers: headers, body: Data(body))
         }
     }
 
@@ -183,21 +228,48 @@ final class TestHTTPServer: @unchecked Sendable {
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
         head += "\r\n"
         var bytes = Data(head.utf8)
-        bytes.append(response.body)
-        bytes.withUnsafeBytes { raw in
+        switch response.delivery {
+        case .whole:
+            bytes.append(response.body)
+            sendAll(bytes, to: connection)
+        case .trickle(let count, let interval):
+            guard sendAll(bytes, to: connection) else { return }
+            var offset = 0
+            while offset < response.body.count, !isStopped {
+                let end = min(offset + max(1, count), response.body.count)
+                guard sendAll(response.body[offset..<end], to: connection) else { return }
+                offset = end
+                usleep(useconds_t(interval * 1_000_000))
+            }
+        case .stall(let count):
+            bytes.append(response.body.prefix(count))
+            guard sendAll(bytes, to: connection) else { return }
+            while !isStopped { usleep(10_000) }
+        case .closeMidBody(let count):
+            bytes.append(response.body.prefix(count))
+            sendAll(bytes, to: connection)
+        }
+    }
+
+    @discardableResult
+    private func sendAll(_ data: Data, to connection: Int32) -> Bool {
+        data.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
                 // MSG_NOSIGNAL: a client that already gave up must not kill the test process.
                 let sent = send(connection, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-                if sent <= 0 { return }
+                if sent <= 0 { return false }
                 offset += sent
             }
+            return true
         }
     }
 
     private static func reason(_ status: Int) -> String {
         switch status {
         case 200: "OK"
+        case 302: "Found"
+        case 307: "Temporary Redirect"
         case 400: "Bad Request"
         case 401: "Unauthorized"
         case 429: "Too Many Requests"
