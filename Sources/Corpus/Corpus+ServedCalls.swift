@@ -10,3 +10,16 @@ extension Corpus {
             """, [backend, baseURL, model])
     }
 }
+
+extension Corpus {
+    /// How many of a run's comments were cut at `max_tokens` (their archived answer's
+    /// `finishReason` is "length"): a run summary reports it, because a cut comment says less
+    /// than its community would have.
+    public func truncatedCommentCount(runID: String) throws -> Int {
+        try database.fetchValue(
+            """
+            SELECT count(*) FROM comment c JOIN call k ON k.key = c.call_key
+            WHERE c.run_id = ? AND json_extract(k.response_json, '$.finishReason') = 'length'
+            """, [runID]) ?? 0
+    }
+}

@@ -41,6 +41,7 @@ struct RunCommand: AsyncParsableCommand {
             let summary = try await Pipeline.run(context)
             print("run \(summary.runID) (\(context.config.name)) finished in \(formatDuration(summary.seconds))")
             print("  items \(summary.items), comments \(summary.comments), syntheses \(summary.syntheses)")
+            print("  comments cut at max_tokens: \(summary.truncatedComments) of \(summary.comments)")
             print("  model calls: \(summary.freshCalls) fresh, \(summary.replayedCalls) replayed from the archive")
             for report in summary.stages { print("  " + describe(report)) }
             print(AuditTable.render(try context.corpus.auditSummaries(runID: summary.runID)))

@@ -108,7 +108,7 @@ enum ExitStatus {
     static func code(for error: Error) -> Int32 {
         switch error {
         case is InputErrors: invalidInputs
-        case is ModelStoreError, is ModelUnavailable, is ModelCallError, is ArchiveMiss, is GGUFError, is EngineError,
+        case is ModelStoreError, is ModelUnavailable, is ModelCallError, is ServedModelChanged, is ArchiveMiss, is GGUFError, is EngineError,
              is SafetensorsError, is WordPieceError:
             modelUnavailable
         case is CorpusError, is DatabaseError, is CorruptArchiveEntry: corpusIO

@@ -157,4 +157,17 @@ private func ask(_ question: String) -> ModelRequest {
         #expect(errors.contains { $0.field == "base_model.timeout" }, "\(errors)")
         #expect(!errors.map(\.description).joined().contains("sk-1@"), "the secret is not echoed")
     }
+
+    @Test func theRunSummaryCountsCommentsCutAtMaxTokens() async throws {
+        let corpus = try PipelineFixture.temporaryCorpus()
+        // Comments of the "left" community stop at the cap; everything else ends by itself.
+        let model = ScriptedModel { request in
+            guard request.messages.first?.content.contains("left community") == true else { return nil }
+            return ModelResponse(text: "cut sh", steps: [], finishReason: .length, promptTokens: 3)
+        }
+        let summary = try await Pipeline.run(PipelineFixture.context(PipelineFixture.inputs(), corpus: corpus, model: model))
+        let left = try corpus.comments(runID: summary.runID).filter { $0.community == "left" }.count
+        #expect(left > 0)
+        #expect(summary.truncatedComments == left, "\(summary.truncatedComments) of \(summary.comments)")
+    }
 }

@@ -10,6 +10,8 @@ public enum Pipeline {
         /// Comments and syntheses the run holds now (written by this or earlier invocations).
         public var comments: Int
         public var syntheses: Int
+        /// Comments whose answer stopped at `max_tokens` rather than ending by itself.
+        public var truncatedComments: Int
         public var stages: [StageReport]
         public var freshCalls: Int
         public var replayedCalls: Int
@@ -37,6 +39,7 @@ public enum Pipeline {
             runID: context.runID, items: context.inputs.items.count,
             comments: try context.corpus.comments(runID: context.runID).count,
             syntheses: try context.corpus.syntheses(runID: context.runID).count,
+            truncatedComments: try context.corpus.truncatedCommentCount(runID: context.runID),
             stages: reports, freshCalls: context.tally.fresh, replayedCalls: context.tally.replayed,
             seconds: Date().timeIntervalSince(started))
     }
