@@ -241,6 +241,8 @@ public struct OpenAICompatibleModel: LanguageModel {
             } catch let error as ServedTransport.Failure {
                 switch error {
                 case .cancelled: throw CancellationError()
+                case .oversized(let limit):
+                    throw ModelCallError(endpoint: name, message: "the reply is larger than \(limit >> 20) MB; not a model's answer")
                 case .deadline(let seconds):
                     failure = ("no complete reply within the \(Self.seconds(seconds)) deadline", nil, nil)
                 case .connection(let error):

@@ -17,6 +17,8 @@ final class ServedTransport: NSObject, URLSessionDataDelegate, @unchecked Sendab
     enum Failure: Error {
         /// The deadline passed first.
         case deadline(Double)
+        /// The body grew past `maxBody` bytes (no model reply is that large).
+        case oversized(Int)
         /// The connection failed or broke (refused, reset, closed mid-body, …).
         case connection(URLError)
         case cancelled
@@ -26,7 +28,13 @@ final class ServedTransport: NSObject, URLSessionDataDelegate, @unchecked Sendab
         var continuation: CheckedContinuation<(Data, HTTPURLResponse), Error>
         var data = Data()
         var timedOut = false
+        var oversized = false
     }
+
+    /// The largest reply body accepted: far above any completion (even 50 alternatives for
+    /// hundreds of tokens stay under a few MB), low enough that a runaway server cannot
+    /// exhaust memory.
+    static let maxBody = 64 << 20
 
     let deadline: Double
     private let lock = NSLock()
@@ -77,7 +85,18 @@ final class ServedTransport: NSObject, URLSessionDataDelegate, @unchecked Sendab
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        lock.withLock { exchanges[dataTask.taskIdentifier]?.data.append(data) }
+        let tooLarge = lock.withLock { () -> Bool in
+            let id = dataTask.taskIdentifier
+            guard exchanges[id] != nil, !exchanges[id]!.oversized else { return false }
+            exchanges[id]!.data.append(data)
+            if exchanges[id]!.data.count > Self.maxBody {
+                exchanges[id]!.oversized = true
+                exchanges[id]!.data = Data()
+                return true
+            }
+            return false
+        }
+        if tooLarge { dataTask.cancel() }
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
@@ -87,7 +106,9 @@ final class ServedTransport: NSObject, URLSessionDataDelegate, @unchecked Sendab
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
         guard let exchange = lock.withLock({ exchanges.removeValue(forKey: task.taskIdentifier) }) else { return }
-        if exchange.timedOut {
+        if exchange.oversized {
+            exchange.continuation.resume(throwing: Failure.oversized(Self.maxBody))
+        } else if exchange.timedOut {
             exchange.continuation.resume(throwing: Failure.deadline(deadline))
         } else if let error = error as? URLError {
             exchange.continuation.resume(throwing: error.code == .cancelled ? Failure.cancelled : Failure.connection(error))
