@@ -176,10 +176,17 @@ public struct OpenAICompatibleModel: LanguageModel {
             }
             while next < min(capacity, requests.count) { start() }
             var firstError: Error?
+            var deliveryFailed = false
             while let (index, result) = try await group.next() {
                 switch result {
-                case .success(let response) where firstError == nil || !(firstError is DeliveryFailure):
-                    do { try await deliver(index, response) } catch { firstError = firstError ?? DeliveryFailure(error: error) }
+                case .success(let response) where !deliveryFailed:
+                    do {
+                        try await deliver(index, response)
+                    } catch {
+                        // The caller cannot take answers any more (its archive failed).
+                        firstError = firstError ?? error
+                        deliveryFailed = true
+                    }
                 case .success:
                     break
                 case .failure(let error):
@@ -187,7 +194,7 @@ public struct OpenAICompatibleModel: LanguageModel {
                 }
                 if firstError == nil && next < requests.count { start() }
             }
-            if let firstError { throw (firstError as? DeliveryFailure)?.error ?? firstError }
+            if let firstError { throw firstError }
         }
     }
 
@@ -395,12 +402,6 @@ private final class Connection: Sendable {
     let transport: ServedTransport
     init(_ transport: ServedTransport) { self.transport = transport }
     deinit { transport.close() }
-}
-
-/// A model's delivery callback failed (the archive could not store an answer): no more
-/// answers are delivered, and this error, not a model's, is what the caller sees.
-private struct DeliveryFailure: Error {
-    var error: Error
 }
 
 /// Answers collected in request order from serial deliveries.
