@@ -121,7 +121,8 @@ public struct OpenAICompatibleModel: LanguageModel {
         state.detect(kind)
         let served = ServedIdentity(kind: kind.rawValue, endpoint: endpointKind.rawValue, listing: listing.entry)
         if onServerChange == .error, let archived, archived != served {
-            throw ServedModelChanged(endpoint: endpoint, before: Self.describe(archived), now: Self.describe(served))
+            throw ServedModelChanged(endpoint: endpoint, before: Self.describe(archived), now: Self.describe(served),
+                                     remedy: "restore the previous server, or set on_server_change to \"new_identity\" to continue under the new identity")
         }
         var established = identity
         established.served = served

@@ -45,9 +45,10 @@ public struct ServedModelChanged: Error, CustomStringConvertible, Sendable {
     public var endpoint: String
     public var before: String
     public var now: String
+    /// What the user can do about it.
+    public var remedy = "run again to continue under the new identity, or restore the previous server"
 
     public var description: String {
-        "\(endpoint): the served model changed: it was \(before), it is now \(now); answers from the two must not be mixed "
-            + "(run again to continue under the new identity, or restore the previous server)"
+        "\(endpoint): the served model changed: it was \(before), it is now \(now); answers from the two must not be mixed (\(remedy))"
     }
 }
