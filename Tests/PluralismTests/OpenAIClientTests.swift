@@ -451,6 +451,26 @@ private func failure(_ body: () async throws -> Void) async -> ModelCallError? {
         #expect(server.requests.first?.headers["authorization"] == "Bearer sk-test")
     }
 
+    @Test func serverWithoutAListingKeepsOnlyTheReplyChecks() async throws {
+        let server = try TestHTTPServer { request, _ in
+            request.method == "GET" ? .json(#"{"error":"not found"}"#, status: 404) : .json(reply("ok", logprobs: false))
+        }
+        defer { server.stop() }
+        let client = model(server)
+        let identity = try await client.establishIdentity(archived: nil)
+        #expect(identity.served == ServedIdentity(kind: "generic", endpoint: "chat", listing: ""))
+        #expect(server.requests.map(\.path) == ["/v1/models"], "a 404 listing is not retried")
+    }
+
+    @Test func listingEntryIsChosenByModelName() {
+        let list = Array(#"{"object":"list","data":[{"id":"gpt-4o","created":1,"owned_by":"system"},{"id":"test-model","created":2,"owned_by":"openai"}]}"#.utf8)
+        let chosen = ModelListing.read(list, model: "test-model")
+        #expect(chosen?.entry == #"{"id":"test-model","owned_by":"openai"}"#)
+        #expect(ModelListing.read(list, model: "absent")?.entry == "", "several entries and none named: no listing")
+        #expect(ModelListing.read(list, model: "absent")?.ownedBy == "system", "the kind still shows")
+        #expect(ModelListing.read(Array("[]".utf8), model: "m") == nil)
+    }
+
     // MARK: Streaming delivery
 
     @Test func oneFailureInAChunkStillDeliversTheOthers() async throws {
