@@ -65,7 +65,7 @@ public final class CSVReader {
     public func next() throws -> CSVRow? {
         guard let row = try readRecord(names: header) else { return nil }
         guard row.fields.count == header.count else {
-            throw InputErrors(errors: [error(row.line, "", "row has \(row.fields.count) fields; the header has \(header.count) columns")])
+            throw InputErrors(errors: [error(row.line, "", "row has \(row.fields.count == 1 ? "1 field" : "\(row.fields.count) fields"); the header has \(header.count) columns")])
         }
         return row
     }

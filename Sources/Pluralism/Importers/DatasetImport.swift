@@ -64,6 +64,12 @@ public enum DatasetImport {
 public struct ImportOutputError: Error, CustomStringConvertible {
     public var path: String
     public var reason: String
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
     public var description: String { "cannot write \(path): \(reason)" }
 }
 

@@ -5,7 +5,8 @@
 /// fractions the gold distribution.
 ///
 /// Fractions published as rounded percentages do not sum exactly to 1; a sum within half a
-/// percentage point per option of 1 is renormalised, anything further off fails the import.
+/// percentage point per option of 1 is renormalised (fractions that already sum to 1 within
+/// the question files' ±1e-6 are kept as written), anything further off fails the import.
 public struct GlobalOpinionQAImporter: DatasetImporter {
     public let name = "goqa"
     static let columns = ["question", "selections", "options", "source"]
@@ -80,16 +81,21 @@ public struct GlobalOpinionQAImporter: DatasetImporter {
             }
             let tolerance = GlobalOpinionQAImporter.sumTolerancePerOption * Double(options.count)
             guard abs(sum - 1) <= tolerance + 1e-12 else {
-                session.fail(record.error(field, "fractions sum to \(JSON.format(sum)); they must sum to 1 (± \(JSON.format(tolerance)), half a percentage point per option)"))
+                session.fail(record.error(field, "fractions sum to \(rounded(sum)); they must sum to 1 (± \(rounded(tolerance)), half a percentage point per option)"))
                 continue
             }
             let population = ImportText.populationName(country)
             session.population(population, label: country)
             let item = Item(id: session.identifier(key, country), mode: .distributional, pool: "", sourceFile: record.path,
                             line: record.line, text: question, options: options, population: population,
-                            goldDistribution: fractions.map { $0 / sum })
+                            goldDistribution: abs(sum - 1) <= ItemReader.sumTolerance ? fractions : fractions.map { $0 / sum })
             try session.add(item, at: place)
         }
+    }
+
+    /// A sum as a person reads it (0.95, not 0.9499999999999998).
+    private func rounded(_ value: Double) -> String {
+        JSON.format((value * 1e9).rounded() / 1e9)
     }
 
     private func stringList(_ record: CSVRecord, _ column: String, _ session: ImportSession) -> [String]? {

@@ -114,7 +114,7 @@ public final class ImportSession {
     private func keep(_ item: Item) throws {
         summary.recordImport(item)
         if let population = item.population, summary.populations[population] == nil {
-            summary.populations[population] = populationLabels[population] ?? nil
+            summary.populations.updateValue(populationLabels[population] ?? nil, forKey: population)
         }
         try emit(item)
     }

@@ -45,6 +45,16 @@ public struct ValuePrismImporter: DatasetImporter {
                 let explanation = record["explanation"].trimmingSurroundingWhitespace
                 let kind = record["vrd"].trimmingSurroundingWhitespace
                 let valence = record["valence"].trimmingSurroundingWhitespace
+                if task == .overton, current?.text != situation {
+                    if let done = current {
+                        finished[ImportText.hash64(done.text)] = done.place
+                        try emit(done, session)
+                    }
+                    if let first = finished[ImportText.hash64(situation)] {
+                        session.fail(record.error("situation", "this situation's rows are not consecutive (it started at \(first)); sort the file by situation"))
+                    }
+                    current = Situation(text: situation, place: place)
+                }
                 guard ValuePrismImporter.kinds.contains(kind.lowercased()) else {
                     session.fail(record.error("vrd", "unknown kind \"\(kind)\"; expected Value, Right or Duty"))
                     continue
@@ -60,16 +70,6 @@ public struct ValuePrismImporter: DatasetImporter {
                                     attribute: text, options: ValuePrismImporter.valences, gold: gold)
                     try session.add(item, at: place)
                 case .overton:
-                    if current?.text != situation {
-                        if let done = current {
-                            finished[ImportText.hash64(done.text)] = done.place
-                            try emit(done, session)
-                        }
-                        if let first = finished[ImportText.hash64(situation)] {
-                            session.fail(record.error("situation", "this situation's rows are not consecutive (it started at \(first)); sort the file by situation"))
-                        }
-                        current = Situation(text: situation, place: place)
-                    }
                     if text.isEmpty || explanation.isEmpty {
                         session.skip("value rows with an empty text or explanation (left out of their situation's values)", at: place)
                     } else if !current!.seen.insert(text).inserted {
