@@ -8,7 +8,8 @@ public enum DatasetImport {
         let partial = out + ".partial"
         let file = try LineFile(path: partial, finalPath: out)
         do {
-            let session = ImportSession(options: options, defaultPrefix: importer.name) { try file.write(ItemWriter.line($0)) }
+            let writer = ItemWriter()
+            let session = ImportSession(options: options, defaultPrefix: importer.name) { try file.write(writer.line($0)) }
             do {
                 try importer.read(paths, into: session)
             } catch let errors as InputErrors {

@@ -13,6 +13,9 @@ public struct GlobalOpinionQAImporter: DatasetImporter {
     /// The largest rounding error whole percentages can leave, per option.
     public static let sumTolerancePerOption = 0.005
 
+    /// Country → population name, computed once per country rather than once per item.
+    private let populationNames = PopulationNames()
+
     public init() {}
 
     public func read(_ paths: [String], into session: ImportSession) throws {
@@ -84,7 +87,7 @@ public struct GlobalOpinionQAImporter: DatasetImporter {
                 session.fail(record.error(field, "fractions sum to \(rounded(sum)); they must sum to 1 (± \(rounded(tolerance)), half a percentage point per option)"))
                 continue
             }
-            let population = ImportText.populationName(country)
+            let population = populationNames.name(for: country)
             session.population(population, label: country)
             let item = Item(id: session.identifier(key, country), mode: .distributional, pool: "", sourceFile: record.path,
                             line: record.line, text: question, options: options, population: population,
@@ -117,5 +120,17 @@ public struct GlobalOpinionQAImporter: DatasetImporter {
             session.fail(record.error(column, "malformed Python literal: \(error)"))
             return nil
         }
+    }
+}
+
+/// Remembers the population name made from each label.
+final class PopulationNames {
+    private var names: [String: String] = [:]
+
+    func name(for label: String) -> String {
+        if let name = names[label] { return name }
+        let name = ImportText.populationName(label)
+        names[label] = name
+        return name
     }
 }

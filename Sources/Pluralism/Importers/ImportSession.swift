@@ -46,9 +46,12 @@ public final class ImportSession {
     public private(set) var summary = ImportSummary()
     private var errors: [InputError] = []
     private var errorCount = 0
-    /// Hash of each id seen → where, so a duplicate names its first place. 64-bit hashes
-    /// keep memory at 16 bytes an item however long the ids are.
-    private var idPlaces: [UInt64: String] = [:]
+    /// Hash of each id seen → where it was built (file index << 40 | line), so a duplicate
+    /// names its first place. Two 64-bit words an item, however long ids and paths are: the
+    /// only memory an import holds that grows with the file.
+    private var idPlaces: [UInt64: UInt64] = [:]
+    private var sourceFiles: [String] = []
+    private var sourceFileIndices: [String: UInt64] = [:]
     private var sample: ItemSample?
     private let emit: (Item) throws -> Void
     private var populationLabels: [String: String?] = [:]
@@ -91,7 +94,8 @@ public final class ImportSession {
         if populationLabels[name] == nil { populationLabels[name] = .some(label) }
     }
 
-    /// Offers one item built from the source at `place` ("file:line").
+    /// Offers one item built from the source at `place` ("file:line", with any detail); the
+    /// item's `sourceFile` and `line` say where it came from for a later duplicate.
     public func add(_ item: Item, at place: String) throws {
         if let reason = ImportSession.invalidity(of: item) {
             skip(reason, at: place)
@@ -99,16 +103,25 @@ public final class ImportSession {
         }
         let key = ImportText.hash64(item.id)
         if let first = idPlaces[key] {
-            skip("duplicate id (the same source key twice)", at: "\(place) (first at \(first))")
+            let firstPlace = "\(sourceFiles[Int(first >> 40)]):\(first & 0xFF_FFFF_FFFF)"
+            skip("duplicate id (the same source key twice)", at: "\(place) (first at \(firstPlace))")
             return
         }
-        idPlaces[key] = place
+        idPlaces[key] = sourceFileIndex(item.sourceFile) << 40 | UInt64(max(item.line, 0))
         summary.candidates += 1
         if sample != nil {
             sample!.offer(item)
         } else {
             try keep(item)
         }
+    }
+
+    private func sourceFileIndex(_ path: String) -> UInt64 {
+        if let index = sourceFileIndices[path] { return index }
+        let index = UInt64(sourceFiles.count)
+        sourceFiles.append(path)
+        sourceFileIndices[path] = index
+        return index
     }
 
     private func keep(_ item: Item) throws {

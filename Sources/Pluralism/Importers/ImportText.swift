@@ -15,12 +15,13 @@ enum ImportText {
     static func slug(_ text: String) -> String {
         var out = ""
         var pendingDash = false
-        for scalar in text.unicodeScalars {
-            let allowed = scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "." || scalar == "_" || scalar == "-")
+        for byte in text.utf8 {
+            let allowed = (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
             if allowed {
                 if pendingDash, !out.isEmpty { out.append("-") }
                 pendingDash = false
-                out.unicodeScalars.append(scalar)
+                out.unicodeScalars.append(Unicode.Scalar(byte))
             } else {
                 pendingDash = true
             }

@@ -26,7 +26,9 @@ public struct ValuePrismImporter: DatasetImporter {
     /// The rows of one situation, collected until the next situation starts.
     private struct Situation {
         var text: String
-        var place: String
+        var path: String
+        var line: Int
+        var place: String { "\(path):\(line)" }
         var values: [ReferenceValue] = []
         var seen: Set<String> = []
     }
@@ -53,7 +55,7 @@ public struct ValuePrismImporter: DatasetImporter {
                     if let first = finished[ImportText.hash64(situation)] {
                         session.fail(record.error("situation", "this situation's rows are not consecutive (it started at \(first)); sort the file by situation"))
                     }
-                    current = Situation(text: situation, place: place)
+                    current = Situation(text: situation, path: path, line: record.line)
                 }
                 guard ValuePrismImporter.kinds.contains(kind.lowercased()) else {
                     session.fail(record.error("vrd", "unknown kind \"\(kind)\"; expected Value, Right or Duty"))
@@ -84,8 +86,8 @@ public struct ValuePrismImporter: DatasetImporter {
     }
 
     private func emit(_ situation: Situation, _ session: ImportSession) throws {
-        let item = Item(id: session.identifier(ImportText.digest(situation.text)), mode: .overton, pool: "", sourceFile: "",
-                        line: 0, text: situation.text, values: situation.values)
+        let item = Item(id: session.identifier(ImportText.digest(situation.text)), mode: .overton, pool: "", sourceFile: situation.path,
+                        line: situation.line, text: situation.text, values: situation.values)
         try session.add(item, at: situation.place)
     }
 }
