@@ -33,6 +33,9 @@ struct ImportMoralChoiceTests {
         _ = try scratch.run(MoralChoiceImporter(), ImportMoralChoiceTests.files, out: "a.jsonl")
         _ = try scratch.run(MoralChoiceImporter(), ImportMoralChoiceTests.files, out: "b.jsonl")
         #expect(try scratch.lines("a.jsonl") == scratch.lines("b.jsonl"))
+        let prefixed = try scratch.run(MoralChoiceImporter(), ImportMoralChoiceTests.files, options: ImportOptions(idPrefix: "mc.v2"), out: "c.jsonl")
+        #expect(try scratch.load(summary: prefixed, pool: "culture", out: "c.jsonl").items.map(\.id)
+            == ["mc.v2-T_001", "mc.v2-T_002", "mc.v2-T_003", "mc.v2-U_001"])
     }
 
     @Test func unknownAmbiguityFailsAndLeavesTheEarlierFile() throws {

@@ -70,9 +70,6 @@ public final class CSVReader {
         return row
     }
 
-    /// Bytes consumed so far (for progress and benchmarks).
-    public var bytesRead: Int { ftell(file) - (chunkCount - index) }
-
     // MARK: parsing
 
     private func error(_ line: Int, _ column: String, _ message: String) -> InputError {
@@ -184,7 +181,7 @@ public struct CSVTable {
     private let indices: [String: Int]
 
     /// Opens `path` and checks that every column in `required` is in its header.
-    public init(path: String, required: [String], optional: [String] = []) throws {
+    public init(path: String, required: [String]) throws {
         reader = try CSVReader(path: path)
         var indices: [String: Int] = [:]
         var missing: [InputError] = []
@@ -196,15 +193,10 @@ public struct CSVTable {
             }
         }
         if !missing.isEmpty { throw InputErrors(errors: missing) }
-        for name in optional {
-            if let index = reader.header.firstIndex(of: name) { indices[name] = index }
-        }
         self.indices = indices
     }
 
     public var path: String { reader.path }
-
-    public func has(_ column: String) -> Bool { indices[column] != nil }
 
     /// The next row, as a lookup by column name.
     public func next() throws -> CSVRecord? {
@@ -220,8 +212,8 @@ public struct CSVRecord {
 
     public var line: Int { row.line }
 
-    /// The field of a column the table required (or an optional one that is present), as
-    /// written. Asking for another column is a programming error.
+    /// The field of a column the table required, as written. Asking for another column is a
+    /// programming error.
     public subscript(_ column: String) -> String {
         guard let index = indices[column] else { preconditionFailure("column \(column) was not requested") }
         return row.fields[index]
