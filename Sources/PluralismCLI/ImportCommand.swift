@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Pluralism
 
 struct ImportCommand: AsyncParsableCommand {
@@ -68,7 +67,7 @@ struct ImportCommand: AsyncParsableCommand {
                 summary.lines(output: out, options: options).forEach(note)
                 let pool = self.pool ?? defaultPool
                 if let configSnippet {
-                    let snippet = DatasetImport.configSnippet(file: relativePath(of: out, from: configSnippet), pool: pool, summary: summary)
+                    let snippet = DatasetImport.configSnippet(file: DatasetImport.path(of: out, relativeToFolderOf: configSnippet), pool: pool, summary: summary)
                     try DatasetImport.writeAtomically(snippet, to: configSnippet)
                     note("wrote the config entries to \(configSnippet)")
                 } else {
@@ -82,16 +81,6 @@ struct ImportCommand: AsyncParsableCommand {
             }
         }
 
-        /// `file` as a path relative to the folder of `config`, the way a config names its
-        /// question files.
-        private func relativePath(of file: String, from config: String) -> String {
-            let base = URL(fileURLWithPath: config).standardizedFileURL.deletingLastPathComponent().pathComponents
-            let target = URL(fileURLWithPath: file).standardizedFileURL.pathComponents
-            var common = 0
-            while common < base.count, common < target.count, base[common] == target[common] { common += 1 }
-            let parts = Array(repeating: "..", count: base.count - common) + target[common...]
-            return parts.joined(separator: "/")
-        }
     }
 
     struct ValuePrism: AsyncParsableCommand {

@@ -56,6 +56,12 @@ struct ImportSessionTests {
             == "{\n  \"questions\": [{\"file\":\"vp.jsonl\",\"pool\":\"perspective\"}]\n}\n")
     }
 
+    @Test func theSnippetNamesTheQuestionFileFromItsOwnFolder() {
+        #expect(DatasetImport.path(of: "/data/my/questions/mc.jsonl", relativeToFolderOf: "/data/my/entries.json") == "questions/mc.jsonl")
+        #expect(DatasetImport.path(of: "/data/other/mc.jsonl", relativeToFolderOf: "/data/my/entries.json") == "../other/mc.jsonl")
+        #expect(DatasetImport.path(of: "/data/my/./x/../mc.jsonl", relativeToFolderOf: "/data/my/entries.json") == "mc.jsonl")
+    }
+
     @Test func summaryLinesGroupSkipsWithCounts() {
         var summary = ImportSummary()
         summary.files = ["a.csv", "b.csv"]

@@ -47,6 +47,16 @@ public enum DatasetImport {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// `file` as a config in the folder of `config` names it: relative to that folder
+    /// (`../data/x.jsonl` when it lies elsewhere), both taken from the working directory.
+    public static func path(of file: String, relativeToFolderOf config: String) -> String {
+        let base = URL(fileURLWithPath: config).standardizedFileURL.deletingLastPathComponent().pathComponents
+        let target = URL(fileURLWithPath: file).standardizedFileURL.pathComponents
+        var common = 0
+        while common < base.count, common < target.count, base[common] == target[common] { common += 1 }
+        return (Array(repeating: "..", count: base.count - common) + target[common...]).joined(separator: "/")
+    }
+
     /// Writes `text` to `path` through a temporary file and a rename.
     public static func writeAtomically(_ text: String, to path: String) throws {
         let file = try LineFile(path: path + ".partial", finalPath: path)
