@@ -29,6 +29,32 @@ struct ImportItemWriterTests {
         #expect(inputs.items.map(\.contentJSON) == ImportItemWriterTests.items.map(\.contentJSON))
     }
 
+    /// The canonical JSON of an item's fields, built the slow, obvious way.
+    private func canonical(_ item: Item) -> String {
+        var fields: [String: JSON] = ["id": .string(item.id), "mode": .string(item.mode.rawValue)]
+        fields[item.mode == .overton || item.steersByValue ? "situation" : "question"] = .string(item.text)
+        if !item.values.isEmpty {
+            fields["values"] = .array(item.values.map { .object(["value": .string($0.value), "explanation": .string($0.explanation)]) })
+        }
+        if let attribute = item.attribute { fields["attribute"] = .string(attribute) }
+        if !item.options.isEmpty { fields["options"] = .array(item.options.map(JSON.string)) }
+        if let gold = item.gold { fields["gold"] = .integer(Int64(gold)) }
+        if let population = item.population { fields["population"] = .string(population) }
+        if let distribution = item.goldDistribution { fields["gold_distribution"] = .array(distribution.map(JSON.double)) }
+        return JSON.object(fields).canonical
+    }
+
+    @Test func oneWriterReusingEncodingsWritesCanonicalJSON() {
+        let writer = ItemWriter()
+        var items = ImportItemWriterTests.items
+        // Consecutive items sharing a question and options, as one row's countries do.
+        items.insert(Item(id: "d-1b", mode: .distributional, pool: "p", sourceFile: "q.jsonl", line: 6, text: "Which?",
+                          options: ["x", "y", "z"], population: "other", goldDistribution: [0.5, 0.5, 0]), at: 6)
+        for item in items {
+            #expect(writer.line(item) == canonical(item))
+        }
+    }
+
     @Test func linesAreCanonicalJSON() {
         #expect(ItemWriter.line(ImportItemWriterTests.items[2])
             == #"{"attribute":"Honesty","gold":1,"id":"s-1","mode":"steerable","options":["supports","opposes","either"],"situation":"Telling a white lie."}"#)

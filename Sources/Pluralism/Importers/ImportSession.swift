@@ -109,10 +109,10 @@ public final class ImportSession {
         }
         idPlaces[key] = sourceFileIndex(item.sourceFile) << 40 | UInt64(max(item.line, 0))
         summary.candidates += 1
-        if sample != nil {
-            sample!.offer(item)
-        } else {
+        if sample == nil {
             try keep(item)
+        } else {
+            sample?.offer(item)
         }
     }
 
