@@ -46,6 +46,8 @@ struct ImportOpinionQATests {
             "American_Trends_Panel_W5/metadata.csv": "key,attribute\nSEX,sex\n",
             "American_Trends_Panel_W5/responses.csv": "QKEY,WEIGHT_W26,Q1,SEX\n1,1.0,a,Male\n",
             "wave5/info.csv": "key,question,references\n",
+            "American_Trends_Panel_W7/info.csv": "key,question,references\nQ1,Which?,\"['a', 'b'\"\nQ2,Which?,\"[1, 2]\"\nQ1,Again?,\"['a']\"\n",
+            "American_Trends_Panel_W7/metadata.csv": "key,attribute\nSEX,sex\n",
         ])
         defer { scratch.remove() }
         let folder = scratch.file("American_Trends_Panel_W5")
@@ -53,5 +55,11 @@ struct ImportOpinionQATests {
             == ["\(folder)/responses.csv:1: WEIGHT_W5: missing column; the header has: QKEY, WEIGHT_W26, Q1, SEX"])
         #expect(scratch.errors(OpinionQAImporter(), [scratch.file("wave5")]).map(\.description)
             == ["\(scratch.file("wave5")): expected a survey wave folder named American_Trends_Panel_W<NN> (the wave number names the weight column WEIGHT_W<NN>)"])
+        let info = scratch.file("American_Trends_Panel_W7/info.csv")
+        #expect(scratch.errors(OpinionQAImporter(), [scratch.file("American_Trends_Panel_W7")]).map(\.description) == [
+            "\(info):2: references: malformed Python literal: character 10: expected ',' or ']', found end of text",
+            "\(info):3: references: expected a list of strings, found an integer in it",
+            "\(info):4: key: question \"Q1\" given twice (first on line 2)",
+        ])
     }
 }

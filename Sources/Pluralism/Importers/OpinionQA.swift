@@ -145,18 +145,24 @@ public struct OpinionQAImporter: DatasetImporter {
                 continue
             }
             keys[key] = record.line
-            let options: [String]
+            let references: [PythonLiteral]
             do {
                 guard case .list(let elements) = try PythonLiteralParser.parse(record["references"]) else {
                     session.fail(record.error("references", "expected a list of options"))
                     continue
                 }
-                options = try elements.map { element in
-                    guard case .string(let text) = element else { throw PythonLiteralError(offset: 1, message: "expected a list of strings, found \(element.kindDescription) in it") }
-                    return text.trimmingSurroundingWhitespace
-                }
+                references = elements
             } catch {
                 session.fail(record.error("references", "malformed Python literal: \(error)"))
+                continue
+            }
+            var options: [String] = []
+            for reference in references {
+                guard case .string(let text) = reference else { break }
+                options.append(text.trimmingSurroundingWhitespace)
+            }
+            if options.count < references.count {
+                session.fail(record.error("references", "expected a list of strings, found \(references[options.count].kindDescription) in it"))
                 continue
             }
             questions.append(Question(key: key, text: record["question"].trimmingSurroundingWhitespace,
