@@ -23,6 +23,7 @@ struct PluralismCommand: AsyncParsableCommand {
             SynthesizeCommand.self,
             AuditCommand.self,
             ExportCommand.self,
+            ImportCommand.self,
             ReportCommand.self,
             DiffCommand.self,
             CorpusCommand.self,
