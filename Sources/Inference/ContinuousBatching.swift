@@ -4,7 +4,8 @@
 // its 64 places with prompt tokens of sequences still prefilling, in the order they joined.
 // A sequence that finishes is delivered at once and its place (and its share of the
 // KV-cache budget) goes to the next waiting request, which starts from the longest prefix
-// it shares with a prompt already computed. No sequence waits for a longer one.
+// it shares with a prompt already computed (a request whose prefix is being computed right
+// now lets others go first). No sequence waits for a longer one.
 
 /// One `generate` call: the requests waiting, the sequences in flight, the budget they hold.
 struct ContinuousBatch {
@@ -34,23 +35,32 @@ struct ContinuousBatch {
     func run(_ requests: [GenerationRequest], onStep: ((Int, GenerationStep) -> Void)?,
              deliver: (Int, Generation) throws -> Void) throws {
         let capacity = Engine.batchCapacity
-        var waiting = requests.indices[...]
+        var waiting = Array(requests.indices)
         var live: [InFlight] = []
         var reserved = 0
         let bytesPerPosition = KVCache(config: engine.config).bytesPerPosition
 
         while true {
-            while live.count < limit, let next = waiting.first {
+            // Requests join in order, except that one whose prompt shares more with a prompt
+            // still being prefilled than with any stored one lets the next ones go first: a
+            // few passes later that prefix is stored, and it copies it instead.
+            var candidate = 0
+            while live.count < limit && candidate < min(waiting.count, Self.lookahead) {
+                let next = waiting[candidate]
                 let request = requests[next]
                 if request.maxTokens <= 0 {
-                    waiting.removeFirst()
+                    waiting.remove(at: candidate)
                     try deliver(next, engine.generation(request: request, ids: [], steps: [], finish: .length))
+                    continue
+                }
+                if reusePrefixes && awaitsPrefix(request.promptIDs, live) {
+                    candidate += 1
                     continue
                 }
                 let positions = min(engine.contextLength, request.promptIDs.count + request.maxTokens)
                 let bytes = positions * bytesPerPosition
                 if !live.isEmpty && reserved + bytes > engine.kvCacheBytes { break }
-                waiting.removeFirst()
+                waiting.remove(at: candidate)
                 live.append(start(next, request, positions: positions, bytes: bytes))
                 reserved += bytes
             }
@@ -95,6 +105,26 @@ struct ContinuousBatch {
             }
             live = remaining
         }
+    }
+
+    /// Waiting requests considered for a free place, in order.
+    static let lookahead = 64
+    /// Tokens a prompt in progress must add to the stored prefix for a request to wait for it.
+    static let worthWaiting = 16
+
+    /// Whether `prompt` shares markedly more with a prompt still being prefilled than with
+    /// any stored prompt (never when nothing is in flight, so a request always runs).
+    private func awaitsPrefix(_ prompt: [Int32], _ live: [InFlight]) -> Bool {
+        let prefixes = engine.prefixes
+        guard prefixes.budgetBytes > 0 else { return false }
+        var stored: Int?
+        for sequence in live where !sequence.prefilled {
+            let shared = prefixes.commonPrefix(sequence.request.promptIDs, prompt, limit: prompt.count - 1)
+            if shared < Self.worthWaiting { continue }
+            if stored == nil { stored = prefixes.matchLength(prompt) }
+            if shared >= stored! + Self.worthWaiting { return true }
+        }
+        return false
     }
 
     /// A request joining: its cache holds its whole budget at once (no growth while it

@@ -60,6 +60,11 @@ final class PrefixCache {
         return (entries[best.index].cache, best.length)
     }
 
+    /// The length `longestMatch` would give, without counting as a use.
+    func matchLength(_ prompt: [Int32]) -> Int {
+        entries.reduce(0) { max($0, commonPrefix($1.tokens, prompt, limit: prompt.count - 1)) }
+    }
+
     /// Stores the first `tokens.count` positions of `cache` (the prompt just computed),
     /// evicting the least recently used entries to stay within the budget. A prompt that an
     /// entry already covers only refreshes that entry.
@@ -96,7 +101,7 @@ final class PrefixCache {
 
     var count: Int { entries.count }
 
-    private func commonPrefix(_ a: [Int32], _ b: [Int32], limit: Int) -> Int {
+    func commonPrefix(_ a: [Int32], _ b: [Int32], limit: Int) -> Int {
         let n = min(a.count, b.count, max(0, limit))
         var i = 0
         while i < n && a[i] == b[i] { i += 1 }

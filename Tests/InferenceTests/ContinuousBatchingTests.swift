@@ -113,3 +113,20 @@ import Testing
         #expect(store.longestMatch((0..<60).map { Int32($0) })?.length == 59)
     }
 }
+
+/// Requests whose shared prefix is being computed when they could join wait for it (others
+/// go first), so the comment prompts of a second item reuse the first item's system turns.
+@Suite struct PrefixWaitingTests {
+    @Test func aRequestWaitsForAPrefixInProgress() throws {
+        guard let path = realModelPath() else { return }
+        let engine = try Engine(modelPath: path, threads: 2)
+        let shared = ContinuousBatchingTests.sharedPrefixRequests(engine)
+        let other = GenerationRequest(promptIDs: engine.tokenizer.encode("A different prompt about the weather today."),
+                                      maxTokens: 3, temperature: 0)
+        var order: [Int] = []
+        try engine.generateContinuously([shared[0], shared[1], other], sequences: 3) { index, _ in order.append(index) }
+        let tally = engine.prefixReuse
+        #expect(tally.hits == 1 && tally.reusedTokens > 100, "the second shared prompt copied the first's system turn")
+        #expect(order.first == 2, "the unrelated request joined first and finished first: \(order)")
+    }
+}
