@@ -24,28 +24,32 @@ import Testing
             }
     }
 
-    @Test func prefixReuseGivesEqualStepsAndLogprobs() throws {
+    @Test func prefixReuseGivesEqualStepsAndLogprobs() async throws {
         guard let path = realModelPath() else { return }
         let engine = try Engine(modelPath: path, threads: 2)
         let requests = Self.sharedPrefixRequests(engine)
-        let without = try engine.generate(requests, stopsAtEndTokens: true, reusePrefixes: false, onStep: nil).map(Self.fingerprint)
-        #expect(engine.prefixReuse.reusedTokens == 0)
-        // One at a time, so that each prompt finds the ones before it stored.
-        var with: [[String]] = []
-        for request in requests {
-            with.append(try engine.generate([request], stopsAtEndTokens: true, reusePrefixes: true, onStep: nil).map(Self.fingerprint)[0])
+        let (without, afterWithout, with, tally, again, afterAgain) = try await offCooperativePool {
+            let without = try engine.generate(requests, stopsAtEndTokens: true, reusePrefixes: false, onStep: nil).map(Self.fingerprint)
+            let afterWithout = engine.prefixReuse
+            // One at a time, so that each prompt finds the ones before it stored.
+            var with: [[String]] = []
+            for request in requests {
+                with.append(try engine.generate([request], stopsAtEndTokens: true, reusePrefixes: true, onStep: nil).map(Self.fingerprint)[0])
+            }
+            let tally = engine.prefixReuse
+            let again = try engine.generate([requests[1]], stopsAtEndTokens: true, reusePrefixes: true, onStep: nil).map(Self.fingerprint)[0]
+            return (without, afterWithout, with, tally, again, engine.prefixReuse)
         }
+        #expect(afterWithout.reusedTokens == 0)
         #expect(with == without)
-        let tally = engine.prefixReuse
         #expect(tally.hits == 2, "the second and third prompts reuse the first's system turn")
         #expect(tally.reusedTokens > 100)
         // The same prompt again reuses all but its last token.
-        let again = try engine.generate([requests[1]], stopsAtEndTokens: true, reusePrefixes: true, onStep: nil)
-        #expect(Self.fingerprint(again[0]) == without[1])
-        #expect(engine.prefixReuse.reusedTokens - tally.reusedTokens == requests[1].promptIDs.count - 1)
+        #expect(again == without[1])
+        #expect(afterAgain.reusedTokens - tally.reusedTokens == requests[1].promptIDs.count - 1)
     }
 
-    @Test func sequencesJoinAsOthersFinishWithEqualOutputs() throws {
+    @Test func sequencesJoinAsOthersFinishWithEqualOutputs() async throws {
         guard let path = realModelPath(), let engine = sharedEngine else { return }
         let reference = try ExactReference.load()
         let lengths = [24, 2, 3, 2, 5]
@@ -54,42 +58,50 @@ import Testing
                               maxTokens: length, temperature: i % 2 == 0 ? 0 : 0.9, topK: 40, topP: 0.95,
                               seed: UInt64(5 + i), topLogprobs: 3)
         }
-        let alone = try requests.map { try engine.generate([$0], stopsAtEndTokens: false, reusePrefixes: false, onStep: nil)[0] }
-        var order: [Int] = []
-        var results = [Generation?](repeating: nil, count: requests.count)
-        try engine.generateContinuously(requests, sequences: 2, stopsAtEndTokens: false) { index, generation in
-            order.append(index)
-            results[index] = generation
+        typealias Run = (order: [Int], results: [[String]?])
+        let (alone, joined, narrow) = try await offCooperativePool { () -> ([[String]], Run, Run) in
+            let alone = try requests.map {
+                Self.fingerprint(try engine.generate([$0], stopsAtEndTokens: false, reusePrefixes: false, onStep: nil)[0])
+            }
+            func run(_ engine: Engine, sequences: Int) throws -> Run {
+                var order: [Int] = []
+                var results = [[String]?](repeating: nil, count: requests.count)
+                try engine.generateContinuously(requests, sequences: sequences, stopsAtEndTokens: false) { index, generation in
+                    order.append(index)
+                    results[index] = Self.fingerprint(generation)
+                }
+                return (order, results)
+            }
+            // A KV budget that fits one sequence at a time still answers everything.
+            let narrow = try Engine(modelPath: path, threads: 2, kvCacheBytes: 1, prefixCacheBytes: 0)
+            return (alone, try run(engine, sequences: 2), try run(narrow, sequences: 4))
         }
-        #expect(results.map { $0.map(Self.fingerprint) } == alone.map(Self.fingerprint))
-        #expect(Set(order) == Set(requests.indices) && order.count == requests.count)
+        #expect(joined.results == alone)
+        #expect(Set(joined.order) == Set(requests.indices) && joined.order.count == requests.count)
         // Request 0 is the long one: the short ones behind it join and finish first.
-        #expect(order.last == 0, "delivery order \(order)")
-
-        // A KV budget that fits one sequence at a time still answers everything, the same.
-        let narrow = try Engine(modelPath: path, threads: 2, kvCacheBytes: 1, prefixCacheBytes: 0)
-        var narrowResults = [Generation?](repeating: nil, count: requests.count)
-        var narrowOrder: [Int] = []
-        try narrow.generateContinuously(requests, sequences: 4, stopsAtEndTokens: false) { index, generation in
-            narrowOrder.append(index)
-            narrowResults[index] = generation
-        }
-        #expect(narrowOrder == Array(requests.indices))
-        #expect(narrowResults.map { $0.map(Self.fingerprint) } == alone.map(Self.fingerprint))
+        #expect(joined.order.last == 0, "delivery order \(joined.order)")
+        #expect(narrow.order == Array(requests.indices))
+        #expect(narrow.results == alone)
     }
 
-    @Test func deliveryErrorsStopTheGeneration() throws {
+    @Test func deliveryErrorsStopTheGeneration() async throws {
         guard let engine = sharedEngine else { return }
         struct Stop: Error {}
         let prompt = engine.tokenizer.encode("Once upon a time")
         let requests = (0..<4).map { GenerationRequest(promptIDs: prompt, maxTokens: 2 + $0, temperature: 0) }
-        var delivered = 0
-        #expect(throws: Stop.self) {
-            try engine.generateContinuously(requests, sequences: 1) { _, _ in
-                delivered += 1
-                throw Stop()
+        let (delivered, stopped) = try await offCooperativePool { () -> (Int, Bool) in
+            var delivered = 0
+            do {
+                try engine.generateContinuously(requests, sequences: 1) { _, _ in
+                    delivered += 1
+                    throw Stop()
+                }
+                return (delivered, false)
+            } catch is Stop {
+                return (delivered, true)
             }
         }
+        #expect(stopped)
         #expect(delivered == 1)
     }
 
@@ -117,14 +129,17 @@ import Testing
 /// Requests whose shared prefix is being computed when they could join wait for it (others
 /// go first), so the comment prompts of a second item reuse the first item's system turns.
 @Suite struct PrefixWaitingTests {
-    @Test func aRequestWaitsForAPrefixInProgress() throws {
+    @Test func aRequestWaitsForAPrefixInProgress() async throws {
         guard let path = realModelPath() else { return }
         let engine = try Engine(modelPath: path, threads: 2)
         let shared = ContinuousBatchingTests.sharedPrefixRequests(engine)
         let other = GenerationRequest(promptIDs: engine.tokenizer.encode("A different prompt about the weather today."),
                                       maxTokens: 3, temperature: 0)
-        var order: [Int] = []
-        try engine.generateContinuously([shared[0], shared[1], other], sequences: 3) { index, _ in order.append(index) }
+        let order = try await offCooperativePool { () -> [Int] in
+            var order: [Int] = []
+            try engine.generateContinuously([shared[0], shared[1], other], sequences: 3) { index, _ in order.append(index) }
+            return order
+        }
         let tally = engine.prefixReuse
         #expect(tally.hits == 1 && tally.reusedTokens > 100, "the second shared prompt copied the first's system turn")
         #expect(order.first == 2, "the unrelated request joined first and finished first: \(order)")
