@@ -4,8 +4,9 @@
 // Weights stay in their quantised blocks in the mapped file. A single activation vector
 // of a Q4_1 or Q8_0 matrix (decoding at batch 1: most of the engine's time) goes to the C
 // kernels of `CKernels`, chosen by CPU features at run time; they compute the same bits as
-// the Swift tiles below. Otherwise a single vector reads the blocks straight (each block unpacked into SIMD8<Float> registers, a quarter at a
-// time); a batch unpacks each row once into a small F32 panel shared by all its vectors.
+// the Swift tiles below. Otherwise a single vector reads the blocks straight (each block
+// unpacked into SIMD8<Float> registers, a quarter at a time); a batch unpacks each row once
+// into a small F32 panel shared by all its vectors.
 // Activations and sums are F32: this is the model's exact arithmetic (the Q4_1 weights
 // dequantised to F32), not llama.cpp's 8-bit-activation fast path.
 //
