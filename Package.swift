@@ -22,7 +22,9 @@ let package = Package(
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .target(name: "ContentHash"),
-        .target(name: "Inference", dependencies: ["ContentHash"], swiftSettings: fastMath),
+        // The hot matrix-vector kernels: per-function instruction-set variants, chosen at run time.
+        .target(name: "CKernels", linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]),
+        .target(name: "Inference", dependencies: ["ContentHash", "CKernels"], swiftSettings: fastMath),
         .target(name: "Corpus", dependencies: ["CSQLite", "ContentHash"]),
         .target(name: "Pluralism", dependencies: ["Inference", "Corpus", "ContentHash"]),
         // Reports link libxml2; the library the stages live in does not.
@@ -36,7 +38,7 @@ let package = Package(
             swiftSettings: fastMath
         ),
         .testTarget(name: "ContentHashTests", dependencies: ["ContentHash"]),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference"], exclude: ["Fixtures"], swiftSettings: fastMath),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "ContentHash"], exclude: ["Fixtures"], swiftSettings: fastMath),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Corpus", "CLibXML2", "Pluralism"]),
         .testTarget(name: "PluralismTests", dependencies: ["Pluralism", "Corpus", "Inference"], exclude: ["Fixtures"]),

@@ -1,9 +1,13 @@
-// Engine throughput figures: prefill of a long prompt, decoding alone and in a batch.
+// Engine throughput figures: prefill of a long prompt, decoding alone and in a batch, and
+// what prefix reuse saves on a list of prompts.
 import Foundation
 
-/// What `pluralism bench engine` measures. Figures only; nothing is asserted.
+/// What `pluralism bench engine` measures on one engine (one thread count). Figures only;
+/// nothing is asserted.
 public struct EngineBenchmark: Sendable, Codable {
     public var threads: Int
+    /// The matrix kernels' instruction-set variant.
+    public var kernelVariant: String
     public var promptTokens: Int
     public var prefillTokensPerSecond: Double
     public var newTokens: Int
@@ -13,7 +17,8 @@ public struct EngineBenchmark: Sendable, Codable {
     public var decodeTokensPerSecondBatch: Double
     public var peakResidentMegabytes: Double
 
-    /// Runs the three measurements on `engine` (each once, after a short warm-up).
+    /// Runs the three measurements on `engine` (each once, after a short warm-up). Prefix
+    /// reuse is off, so that the prefill figure is the model's own speed.
     public static func run(engine: Engine, promptTokens: Int = 512, newTokens: Int = 128, batchSize: Int = 6,
                            progress: (String) -> Void = { _ in }) throws -> EngineBenchmark {
         let text = """
@@ -28,12 +33,12 @@ public struct EngineBenchmark: Sendable, Codable {
         long = Array(long.prefix(promptTokens))
 
         _ = try engine.generate([GenerationRequest(promptIDs: Array(long.prefix(16)), maxTokens: 4, temperature: 0)],
-                                stopsAtEndTokens: false, onStep: nil)
+                                stopsAtEndTokens: false, reusePrefixes: false, onStep: nil)
 
-        progress("prefill: \(promptTokens) tokens")
+        progress("\(engine.threads) thread(s): prefill, \(promptTokens) tokens")
         var start = Date()
         _ = try engine.generate([GenerationRequest(promptIDs: long, maxTokens: 1, temperature: 0)],
-                                stopsAtEndTokens: false, onStep: nil)
+                                stopsAtEndTokens: false, reusePrefixes: false, onStep: nil)
         let prefill = Double(promptTokens) / Date().timeIntervalSince(start)
 
         let questions = [
@@ -58,28 +63,65 @@ public struct EngineBenchmark: Sendable, Codable {
             var firstSteps = 0
             var decodeStart = Date()
             start = Date()
-            let generations = try engine.generate(requests, stopsAtEndTokens: false) { _, _ in
+            let generations = try engine.generate(requests, stopsAtEndTokens: false, reusePrefixes: false) { _, _ in
                 firstSteps += 1
                 if firstSteps == count { decodeStart = Date() }
             }
             let decoded = generations.reduce(0) { $0 + $1.ids.count } - count
             return Double(decoded) / Date().timeIntervalSince(decodeStart)
         }
-        progress("decode: batch 1, \(newTokens) tokens")
+        progress("\(engine.threads) thread(s): decode, batch 1, \(newTokens) tokens")
         let batch1 = try decodeRate(1)
-        progress("decode: batch \(batchSize), \(newTokens) tokens each")
+        progress("\(engine.threads) thread(s): decode, batch \(batchSize), \(newTokens) tokens each")
         let batched = try decodeRate(batchSize)
 
+        return EngineBenchmark(threads: engine.threads, kernelVariant: engine.kernelVariant.rawValue,
+                               promptTokens: promptTokens, prefillTokensPerSecond: prefill,
+                               newTokens: newTokens, decodeTokensPerSecondBatch1: batch1, batchSize: batchSize,
+                               decodeTokensPerSecondBatch: batched, peakResidentMegabytes: peakResidentMegabytes())
+    }
+
+    /// The process's peak resident memory so far.
+    public static func peakResidentMegabytes() -> Double {
         var usage = rusage()
         #if os(Linux)
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        let peak = Double(usage.ru_maxrss) / 1024
+        return Double(usage.ru_maxrss) / 1024
         #else
         getrusage(RUSAGE_SELF, &usage)
-        let peak = Double(usage.ru_maxrss) / 1024 / 1024
+        return Double(usage.ru_maxrss) / 1024 / 1024
         #endif
-        return EngineBenchmark(threads: engine.threads, promptTokens: promptTokens, prefillTokensPerSecond: prefill,
-                               newTokens: newTokens, decodeTokensPerSecondBatch1: batch1, batchSize: batchSize,
-                               decodeTokensPerSecondBatch: batched, peakResidentMegabytes: peak)
+    }
+}
+
+/// What prefix reuse saves on a list of prompts, each prefilled (one token generated) in the
+/// engine's continuous batches: once with reuse off, once with an empty prefix store.
+public struct PrefixReuseBenchmark: Sendable, Codable {
+    public var prompts: Int
+    public var promptTokens: Int
+    /// Prompts that started from a stored prefix.
+    public var hits: Int
+    public var reusedTokens: Int
+    /// Share of prompt tokens not computed again.
+    public var tokenHitRate: Double
+    public var secondsWithoutReuse: Double
+    public var secondsWithReuse: Double
+
+    public var savedSeconds: Double { secondsWithoutReuse - secondsWithReuse }
+
+    public static func run(engine: Engine, prompts: [[Int32]]) throws -> PrefixReuseBenchmark {
+        let requests = prompts.map { GenerationRequest(promptIDs: $0, maxTokens: 1, temperature: 0) }
+        func timed(reuse: Bool) throws -> Double {
+            engine.resetPrefixCache()
+            let start = Date()
+            try engine.generateContinuously(requests, reusePrefixes: reuse) { _, _ in }
+            return Date().timeIntervalSince(start)
+        }
+        let without = try timed(reuse: false)
+        let with = try timed(reuse: true)
+        let tally = engine.prefixReuse
+        return PrefixReuseBenchmark(prompts: tally.prompts, promptTokens: tally.promptTokens, hits: tally.hits,
+                                    reusedTokens: tally.reusedTokens, tokenHitRate: tally.tokenHitRate,
+                                    secondsWithoutReuse: without, secondsWithReuse: with)
     }
 }

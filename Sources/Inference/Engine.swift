@@ -1,10 +1,11 @@
-// The engine: a model file, its tokenizer, and batched generation over several requests.
+// The engine: a model file, its tokenizer, and generation over many requests at once.
 //
-// All requests of one `generate` call advance together: their prompts are prefilled in
-// shared batches, then every decoding step feeds one token per live sequence through the
-// model at once, so each weight block is unpacked once per step for all of them. Finished
-// sequences drop out of the batch. Because every kernel computes each output the same way
-// whatever the batch (see Kernels.swift), a request gets the same tokens alone or batched.
+// Requests are decoded by continuous batching (ContinuousBatching.swift): every forward pass
+// feeds one token of each decoding sequence and the prompt tokens of sequences joining, so
+// each weight block is unpacked once per pass for all of them, and a finished sequence's
+// place goes to the next request at once. Because every kernel computes each output the
+// same way whatever the batch (see Kernels.swift), a request gets the same tokens alone,
+// batched with any others, or starting from a reused prompt prefix.
 import Foundation
 
 /// One request to generate a continuation of token ids.
@@ -77,9 +78,10 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// A loaded model ready to generate: the mapped GGUF file, its tokenizer, scratch buffers.
-/// Safe to share between threads; generations run one at a time (each uses every thread
-/// the engine was given), so callers batch requests rather than calling in parallel.
+/// A loaded model ready to generate: the mapped GGUF file, its tokenizer, scratch buffers,
+/// and the prompt prefixes it has computed. Safe to share between threads; generations run
+/// one at a time (each uses every thread the engine was given), so callers hand it many
+/// requests at once rather than calling in parallel.
 public final class Engine: @unchecked Sendable {
     /// The version of the engine's arithmetic. Bump it with any change to the kernels, the
     /// forward pass or the sampler that can change a generated token or log-probability: it
@@ -87,31 +89,51 @@ public final class Engine: @unchecked Sendable {
     /// engine are never replayed as if this one had produced them.
     public static let numericsVersion = 1
 
+    /// Sequences decoded together by default: each step's pass over the weights serves all
+    /// of them (measured with `pluralism bench engine`).
+    public static let defaultSequences = 8
+    /// Keys and values of the sequences in flight, at most (512 MiB: about 11,600 positions
+    /// of SmolLM2-135M).
+    public static let defaultKVCacheBytes = 512 << 20
+    /// Stored prompt prefixes, at most (256 MiB).
+    public static let defaultPrefixCacheBytes = 256 << 20
+
     public let tokenizer: Tokenizer
     public let config: LlamaConfig
     public let modelPath: String
     public let threads: Int
+    /// The most sequences in flight at once.
+    public let sequences: Int
+    /// The most bytes of keys and values the sequences in flight may hold: a sequence joins
+    /// only when its prompt and `maxTokens` fit beside the others (one always runs).
+    public let kvCacheBytes: Int
     let model: LlamaModel
-    private let parallel: Parallel
-    /// Tokens per forward batch: prompt prefill chunks, and at most this many sequences
-    /// decoded in one step.
+    let parallel: Parallel
+    /// Tokens per forward batch: decoding sequences and prompt tokens together.
     static let batchCapacity = 64
-    private let workspace: Workspace
-    private let logits: UnsafeMutablePointer<Float>
-    /// One generation at a time: the scratch buffers are shared.
-    private let lock = NSLock()
+    let workspace: Workspace
+    let logits: UnsafeMutablePointer<Float>
+    let prefixes: PrefixCache
+    /// One generation at a time: the scratch buffers and the prefix store are shared.
+    let lock = NSLock()
 
-    /// Opens and maps the model; `threads` nil uses every core.
-    public init(modelPath: String, threads: Int? = nil) throws {
+    /// Opens and maps the model; `threads` nil uses every core. `sequences` is capped at 64
+    /// (one forward batch); `prefixCacheBytes` 0 turns prefix reuse off.
+    public init(modelPath: String, threads: Int? = nil, sequences: Int = Engine.defaultSequences,
+                kvCacheBytes: Int = Engine.defaultKVCacheBytes,
+                prefixCacheBytes: Int = Engine.defaultPrefixCacheBytes) throws {
         let file = try GGUFFile(path: modelPath)
         model = try LlamaModel(file: file)
         tokenizer = try Tokenizer(gguf: file)
         config = model.config
         self.modelPath = modelPath
         self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.sequences = min(Self.batchCapacity, max(1, sequences))
+        self.kvCacheBytes = max(0, kvCacheBytes)
         parallel = Parallel(threads: self.threads)
         workspace = Workspace(config: config, capacity: Self.batchCapacity, threads: self.threads)
         logits = .allocate(capacity: Self.batchCapacity * config.vocabularySize)
+        prefixes = PrefixCache(budgetBytes: prefixCacheBytes)
     }
 
     deinit {
@@ -120,11 +142,31 @@ public final class Engine: @unchecked Sendable {
 
     public var contextLength: Int { config.contextLength }
 
-    /// Decodes all requests as one batch (each weight row read once per step for all live
-    /// sequences). Outputs are bit-identical whatever the batch composition and thread count.
+    /// The instruction-set variant of the matrix kernels in use (every variant computes the
+    /// same bits).
+    public var kernelVariant: KernelVariant { KernelVariant.current }
+
+    /// What prefix reuse has saved since the engine was opened (or the tally was reset).
+    public var prefixReuse: PrefixReuseTally {
+        lock.lock()
+        defer { lock.unlock() }
+        return prefixes.tally
+    }
+
+    /// Forgets the stored prefixes and zeroes the tally (the benchmark compares runs).
+    public func resetPrefixCache() {
+        lock.lock()
+        defer { lock.unlock() }
+        prefixes.removeAll()
+        prefixes.tally = PrefixReuseTally()
+    }
+
+    /// Generates every request and returns the results in order. All of them are in flight
+    /// at once (up to 64, then as others finish), within the KV-cache budget. Outputs are
+    /// bit-identical whatever the batch composition, the thread count and prefix reuse.
     /// Stops on <|im_end|> / <|endoftext|> (the stop token is included as the last step, and
     /// not in `text`) or maxTokens; a sequence that fills the context ends with `.length`.
-    /// Throws EngineError.contextOverflow when a prompt does not fit the context.
+    /// Throws an `EngineError` before any work when a request is invalid.
     /// `onStep(request, step)` sees each step as it is chosen (for streaming).
     public func generate(_ requests: [GenerationRequest],
                          onStep: ((Int, GenerationStep) -> Void)? = nil) throws -> [Generation] {
@@ -133,8 +175,27 @@ public final class Engine: @unchecked Sendable {
 
     /// `stopsAtEndTokens` false generates through stop tokens (the benchmark needs runs of
     /// a fixed length).
-    func generate(_ requests: [GenerationRequest], stopsAtEndTokens: Bool,
+    func generate(_ requests: [GenerationRequest], stopsAtEndTokens: Bool, reusePrefixes: Bool = true,
                   onStep: ((Int, GenerationStep) -> Void)?) throws -> [Generation] {
+        var results = [Generation?](repeating: nil, count: requests.count)
+        try generateContinuously(requests, sequences: max(1, requests.count), stopsAtEndTokens: stopsAtEndTokens,
+                                 reusePrefixes: reusePrefixes, onStep: onStep) { index, generation in
+            results[index] = generation
+        }
+        return results.map { $0! }
+    }
+
+    /// Continuous batching: up to `sequences` requests (default: the engine's) are in flight;
+    /// as soon as one finishes it is handed to `deliver` with its index, and the next request
+    /// joins the running batch, its prompt prefilled in the same forward passes that decode
+    /// the others. Each prompt first copies the longest prefix it shares with a prompt
+    /// already computed (see `PrefixCache`). Requests are validated before any work; an
+    /// error thrown by `deliver` ends the generation (sequences in flight are dropped) and
+    /// is rethrown.
+    public func generateContinuously(_ requests: [GenerationRequest], sequences: Int? = nil,
+                                     stopsAtEndTokens: Bool = true, reusePrefixes: Bool = true,
+                                     onStep: ((Int, GenerationStep) -> Void)? = nil,
+                                     deliver: (Int, Generation) throws -> Void) throws {
         let vocabulary = config.vocabularySize
         for (r, request) in requests.enumerated() {
             guard !request.promptIDs.isEmpty else { throw EngineError.emptyPrompt(request: r) }
@@ -147,100 +208,17 @@ public final class Engine: @unchecked Sendable {
         }
         lock.lock()
         defer { lock.unlock() }
-
-        var sequences = requests.map { LiveSequence(request: $0, config: config) }
-        let live = sequences.indices.filter { requests[$0].maxTokens > 0 }
-
-        // Prefill: all prompts, cut into batches; the last prompt token of each sequence
-        // yields its first generated token.
-        var pending: [(sequence: Int, entry: BatchEntry)] = []
-        for s in live {
-            let prompt = requests[s].promptIDs
-            for (position, token) in prompt.enumerated() {
-                pending.append((s, BatchEntry(cache: sequences[s].cache, position: position, token: token,
-                                              wantsLogits: position == prompt.count - 1)))
-            }
-        }
-        for start in stride(from: 0, to: pending.count, by: Self.batchCapacity) {
-            let chunk = pending[start..<min(pending.count, start + Self.batchCapacity)]
-            model.forward(chunk.map(\.entry), workspace: workspace, parallel: parallel, logits: logits)
-            let finishing = chunk.filter { $0.entry.wantsLogits }.map(\.sequence)
-            choose(&sequences, finishing, logits: logits, stopsAtEndTokens: stopsAtEndTokens, onStep: onStep)
-        }
-
-        // Decode: one token per live sequence per step.
-        while true {
-            let active = live.filter { sequences[$0].finish == nil }
-            if active.isEmpty { break }
-            for start in stride(from: 0, to: active.count, by: Self.batchCapacity) {
-                let group = active[start..<min(active.count, start + Self.batchCapacity)]
-                let batch = group.map { s in
-                    BatchEntry(cache: sequences[s].cache, position: sequences[s].cache.length,
-                               token: sequences[s].ids.last!, wantsLogits: true)
-                }
-                model.forward(batch, workspace: workspace, parallel: parallel, logits: logits)
-                choose(&sequences, Array(group), logits: logits, stopsAtEndTokens: stopsAtEndTokens, onStep: onStep)
-            }
-        }
-
-        return sequences.map { sequence in
-            var textIDs = sequence.ids
-            if sequence.finish == .stop { textIDs.removeLast() }
-            return Generation(promptIDs: sequence.request.promptIDs, ids: sequence.ids, steps: sequence.steps,
-                              text: tokenizer.decode(textIDs), finishReason: sequence.finish ?? .length)
-        }
+        let batch = ContinuousBatch(engine: self, limit: min(Self.batchCapacity, max(1, sequences ?? self.sequences)),
+                                    stopsAtEndTokens: stopsAtEndTokens, reusePrefixes: reusePrefixes)
+        try batch.run(requests, onStep: onStep, deliver: deliver)
     }
 
-    /// The state of one request while it is generated.
-    private struct LiveSequence {
-        var request: GenerationRequest
-        var cache: KVCache
-        var sampler: Sampler
-        var ids: [Int32] = []
-        var steps: [GenerationStep] = []
-        var finish: Generation.FinishReason?
-
-        init(request: GenerationRequest, config: LlamaConfig) {
-            self.request = request
-            cache = KVCache(config: config)
-            sampler = Sampler(temperature: request.temperature, topK: request.topK, topP: request.topP,
-                              seed: request.seed)
-        }
-    }
-
-    /// Samples the next token of each sequence in `indices` from its row of `logits` (row i
-    /// for indices[i]), records the steps, and decides which sequences are finished. The
-    /// sequences are sampled in parallel (each has its own sampler and writes only its own
-    /// slot); steps are then recorded and reported in order.
-    private func choose(_ sequences: inout [LiveSequence], _ indices: [Int], logits: UnsafeMutablePointer<Float>,
-                        stopsAtEndTokens: Bool, onStep: ((Int, GenerationStep) -> Void)?) {
-        let vocabulary = config.vocabularySize
-        var steps = [GenerationStep](repeating: GenerationStep(id: 0, logprob: 0, top: []), count: indices.count)
-        sequences.withUnsafeMutableBufferPointer { sequences in
-            steps.withUnsafeMutableBufferPointer { steps in
-                parallel.forEachRange(indices.count) { _, rows in
-                    for row in rows {
-                        let s = indices[row]
-                        let buffer = UnsafeBufferPointer(start: logits + row * vocabulary, count: vocabulary)
-                        let logprobs = Logprobs.logSoftmax(buffer)
-                        let id = sequences[s].sampler.sample(logits: buffer)
-                        steps[row] = GenerationStep(id: id, logprob: logprobs[Int(id)],
-                                                    top: Logprobs.top(logprobs, k: sequences[s].request.topLogprobs))
-                    }
-                }
-            }
-        }
-        for (row, s) in indices.enumerated() {
-            let step = steps[row]
-            sequences[s].ids.append(step.id)
-            sequences[s].steps.append(step)
-            onStep?(s, step)
-            if stopsAtEndTokens && (step.id == tokenizer.endOfTurnID || step.id == tokenizer.endOfTextID) {
-                sequences[s].finish = .stop
-            } else if sequences[s].ids.count >= sequences[s].request.maxTokens
-                        || sequences[s].cache.length >= contextLength {
-                sequences[s].finish = .length
-            }
-        }
+    /// The generation a finished sequence yields.
+    func generation(request: GenerationRequest, ids: [Int32], steps: [GenerationStep],
+                    finish: Generation.FinishReason) -> Generation {
+        var textIDs = ids
+        if finish == .stop { textIDs.removeLast() }
+        return Generation(promptIDs: request.promptIDs, ids: ids, steps: steps, text: tokenizer.decode(textIDs),
+                          finishReason: finish)
     }
 }

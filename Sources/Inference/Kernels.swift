@@ -2,8 +2,11 @@
 // then (at the end) the BERT encoder's dense F32 product, layer norm and GELU.
 //
 // Weights stay in their quantised blocks in the mapped file. A single activation vector
-// reads them straight (each block unpacked into SIMD8<Float> registers, a quarter at a
-// time); a batch unpacks each row once into a small F32 panel shared by all its vectors.
+// of a Q4_1 or Q8_0 matrix (decoding at batch 1: most of the engine's time) goes to the C
+// kernels of `CKernels`, chosen by CPU features at run time; they compute the same bits as
+// the Swift tiles below. Otherwise a single vector reads the blocks straight (each block
+// unpacked into SIMD8<Float> registers, a quarter at a time); a batch unpacks each row once
+// into a small F32 panel shared by all its vectors.
 // Activations and sums are F32: this is the model's exact arithmetic (the Q4_1 weights
 // dequantised to F32), not llama.cpp's 8-bit-activation fast path.
 //
@@ -11,6 +14,7 @@
 // sequence of operations whatever the batch size, the tile it falls in and the thread that
 // computes it: one SIMD8 accumulator, one FMA per 8 weights in kernel order, then one
 // fixed horizontal sum. Batching and threading therefore never change a token.
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -268,9 +272,15 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// Fast product for rows `rowRange` and `count` vectors, already arranged in
     /// `inputOrder`: vector v starts at `x + v * xStride`, its result for row r goes to
-    /// `out[v * outStride + r]`.
+    /// `out[v * outStride + r]`. A single Q4_1 or Q8_0 vector runs the C kernel `variant`;
+    /// nil runs the Swift tile instead (the tests compare the two bit for bit).
     func multiply(rows rowRange: Range<Int>, x: UnsafePointer<Float>, xStride: Int, count: Int,
-                  out: UnsafeMutablePointer<Float>, outStride: Int) {
+                  out: UnsafeMutablePointer<Float>, outStride: Int, variant: KernelVariant? = .current) {
+        if count == 1, rowRange.count > 0, let variant, type == .q4_1 || type == .q8_0 {
+            let kernel = type == .q4_1 ? ck_matvec_q4_1 : ck_matvec_q8_0
+            kernel(variant.c, data, rowBytes, columns, rowRange.lowerBound, rowRange.upperBound, x, out)
+            return
+        }
         switch type {
         case .q4_1: multiplyRows(Q4_1Format.self, rowRange, x, xStride, count, out, outStride)
         case .q8_0: multiplyRows(Q8_0Format.self, rowRange, x, xStride, count, out, outStride)

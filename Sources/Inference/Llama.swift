@@ -146,10 +146,28 @@ final class KVCache {
     private var keys: [UnsafeMutablePointer<Float>] = []
     private var values: [UnsafeMutablePointer<Float>] = []
 
-    init(config: LlamaConfig) {
-        layers = config.blockCount
-        width = config.kvDimension
-        maximumLength = config.contextLength
+    convenience init(config: LlamaConfig) {
+        self.init(layers: config.blockCount, width: config.kvDimension, maximumLength: config.contextLength)
+    }
+
+    init(layers: Int, width: Int, maximumLength: Int) {
+        self.layers = layers
+        self.width = width
+        self.maximumLength = maximumLength
+    }
+
+    /// Keys and values of one position, all layers.
+    var bytesPerPosition: Int { 2 * layers * width * MemoryLayout<Float>.size }
+
+    /// Replaces this cache's contents by the first `count` positions of `other` (same shape).
+    func copyPrefix(of other: KVCache, count: Int) {
+        precondition(other.layers == layers && other.width == width && count <= other.length, "incompatible caches")
+        reserve(count)
+        for l in 0..<layers {
+            keys[l].update(from: other.keys[l], count: count * width)
+            values[l].update(from: other.values[l], count: count * width)
+        }
+        length = count
     }
 
     deinit {

@@ -94,7 +94,45 @@ struct EmbeddedModelTests {
         }
     }
 
+    /// More requests than the engine holds: each answer is delivered once, as its sequence
+    /// ends, and equals the lockstep batch's answer.
+    @Test(.enabled(if: SmolLM2.generationEnabled, SmolLM2.generationSkipReason))
+    func streamingDeliversEachAnswerOnceAsInABatch() async throws {
+        let engine = try Engine(modelPath: try #require(SmolLM2.path), threads: 2, sequences: 2)
+        let model = EmbeddedModel(engine: engine, fingerprint: ModelStore.defaultModel.sha256)
+        #expect(model.capacity == 2)
+        let requests = ["Name a colour.", "What is 2 + 2?", "Name a river.", "Is honesty a duty?", "Say hello."]
+            .enumerated().map { request($0.element, temperature: 0.8, topLogprobs: 2, sampleIndex: $0.offset) }
+        let batched = try await model.respond(to: requests)
+        let delivered = Delivered()
+        try await model.respond(to: requests) { index, response in await delivered.add(index, response) }
+        let answers = await delivered.answers
+        #expect(answers.map(\.0).sorted() == Array(requests.indices))
+        for (index, response) in answers { #expect(response == batched[index], "request \(index)") }
+    }
+
+    @Test(.enabled(if: SmolLM2.generationEnabled, SmolLM2.generationSkipReason))
+    func streamingStopsWhenDeliveryFails() async throws {
+        struct Full: Error {}
+        let model = try SmolLM2.model()
+        let requests = (0..<4).map { request("Count to \($0 + 3).", sampleIndex: $0) }
+        let delivered = Delivered()
+        do {
+            try await model.respond(to: requests) { index, response in
+                await delivered.add(index, response)
+                throw Full()
+            }
+            Issue.record("the delivery error was not rethrown")
+        } catch is Full {}
+        #expect(await delivered.answers.count == 1)
+    }
+
     @Test func emptyBatchIsEmpty() async throws {
         #expect(try await SmolLM2.model().respond(to: []).isEmpty)
     }
+}
+
+private actor Delivered {
+    var answers: [(Int, ModelResponse)] = []
+    func add(_ index: Int, _ response: ModelResponse) { answers.append((index, response)) }
 }

@@ -1,10 +1,13 @@
 import Dispatch
+import Foundation
 import Inference
 
 /// The in-process GGUF engine as a `LanguageModel`: the default backend, needing no server.
 ///
-/// A call's requests are decoded as one engine batch, so the community comments for an item
-/// (one request per community) share each step's pass over the weights. Prompts are the
+/// Requests are decoded by the engine's continuous batching: up to `capacity` sequences share
+/// each step's pass over the weights, a finished one's place goes to the next request at
+/// once, and prompts that start alike (a community's system prompt and profile, the base
+/// model's instructions) reuse the computed prefix. Prompts are the
 /// model's chat template applied to the messages, with message contents tokenized as plain
 /// text (a comment containing "<|im_end|>" cannot end its turn early). Sampling uses the
 /// request's `sampleSeed`, so repeated samples differ and a run is reproducible.
@@ -48,6 +51,48 @@ public struct EmbeddedModel: LanguageModel {
         return generations.map(response)
     }
 
+    /// The engine's sequences in flight.
+    public var capacity: Int { engine.sequences }
+
+    /// Streams the requests through the engine's continuous batching: each answer goes to
+    /// `deliver` as soon as its sequence ends, while the engine keeps decoding the others
+    /// (the engine runs on its own queue; answers reach `deliver` one at a time, in the
+    /// order they finish). If `deliver` throws, the engine stops at the next answer and the
+    /// error is rethrown once it has; an engine error arrives as a `ModelCallError` after
+    /// every answer finished before it was delivered.
+    public func respond(to requests: [ModelRequest],
+                        deliver: @Sendable (Int, ModelResponse) async throws -> Void) async throws {
+        if requests.isEmpty { return }
+        let batch = requests.map(generationRequest)
+        let engine = engine
+        let (answers, continuation) = AsyncStream<(Int, Generation)>.makeStream()
+        let outcome = EngineOutcome()
+        Self.queue.async {
+            do {
+                try engine.generateContinuously(batch) { index, generation in
+                    if outcome.consumerFailed { throw CancellationError() }
+                    continuation.yield((index, generation))
+                }
+            } catch {
+                outcome.record(engineError: error)
+            }
+            continuation.finish()
+        }
+        var failure: Error?
+        for await (index, generation) in answers where failure == nil {
+            do {
+                try await deliver(index, response(generation))
+            } catch {
+                failure = error
+                outcome.stopEngine()
+            }
+        }
+        if let failure { throw failure }
+        if let error = outcome.engineError {
+            throw ModelCallError(endpoint: "embedded", message: "\(error)")
+        }
+    }
+
     /// The engine request for a model request: the chat-formatted prompt and every
     /// decoding parameter.
     public func generationRequest(for request: ModelRequest) -> GenerationRequest {
@@ -75,4 +120,18 @@ public struct EmbeddedModel: LanguageModel {
             text: generation.text, steps: steps, finishReason: finishReason,
             promptTokens: generation.promptIDs.count)
     }
+}
+
+/// What the engine's thread and the delivering task tell each other: the consumer failed
+/// (stop generating), or the engine failed (with this error).
+private final class EngineOutcome: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopped = false
+    private var error: Error?
+
+    var consumerFailed: Bool { lock.withLock { stopped } }
+    var engineError: Error? { lock.withLock { stopped ? nil : error } }
+
+    func stopEngine() { lock.withLock { stopped = true } }
+    func record(engineError: Error) { lock.withLock { error = engineError } }
 }

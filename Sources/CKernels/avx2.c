@@ -1,0 +1,107 @@
+// The AVX2/FMA variant: eight lanes per ymm register, four rows at a time so that four
+// independent accumulation chains hide the FMA latency. The Q8_0 kernel (the output layer,
+// read from memory every token) fetches the next rows while it works on these.
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#include "variants.h"
+
+#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+CK_AVX2 static inline float horizontal_sum(__m256 v) {
+    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    __m128 b = _mm_add_ps(a, _mm_movehl_ps(a, a));
+    return _mm_cvtss_f32(_mm_add_ss(b, _mm_shuffle_ps(b, b, 1)));
+}
+
+CK_AVX2 static inline float half(const uint8_t *p) {
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(ck_load_u16(p))));
+}
+
+/// 16 bytes of nibbles as eight words: the bytes, then the bytes shifted down by four.
+CK_AVX2 static inline __m256i nibble_words(const uint8_t *p) {
+    __m128i w = _mm_loadu_si128((const __m128i *)p);
+    return _mm256_set_m128i(_mm_srli_epi32(w, 4), w);
+}
+
+#define Q4_1_ROWS(R)                                                                          \
+    CK_AVX2 static void q4_1_rows##R(const uint8_t *row, size_t row_bytes, size_t blocks,    \
+                                     const float *x, float *out) {                           \
+        const __m256i mask = _mm256_set1_epi32(0x0F);                                         \
+        __m256 acc[R];                                                                        \
+        for (int i = 0; i < R; i++) acc[i] = _mm256_setzero_ps();                             \
+        for (size_t b = 0; b < blocks; b++) {                                                 \
+            const float *xb = x + 32 * b;                                                     \
+            __m256i words[R];                                                                 \
+            __m256 d[R], m[R];                                                                \
+            for (int i = 0; i < R; i++) {                                                     \
+                const uint8_t *block = row + i * row_bytes + 20 * b;                          \
+                words[i] = nibble_words(block + 4);                                           \
+                d[i] = _mm256_set1_ps(half(block));                                           \
+                m[i] = _mm256_set1_ps(half(block + 2));                                       \
+            }                                                                                 \
+            for (int t = 0; t < 4; t++) {                                                     \
+                __m256 xq = _mm256_loadu_ps(xb + 8 * t);                                      \
+                for (int i = 0; i < R; i++) {                                                 \
+                    __m256i q = _mm256_and_si256(_mm256_srli_epi32(words[i], 8 * t), mask);   \
+                    __m256 w = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q), d[i], m[i]);            \
+                    acc[i] = _mm256_fmadd_ps(w, xq, acc[i]);                                  \
+                }                                                                             \
+            }                                                                                 \
+        }                                                                                     \
+        for (int i = 0; i < R; i++) out[i] = horizontal_sum(acc[i]);                          \
+    }
+
+Q4_1_ROWS(4)
+Q4_1_ROWS(1)
+
+CK_ROW_KERNEL(ck_q4_1_avx2) {
+    size_t blocks = columns / 32, r = row_begin;
+    for (; r + 4 <= row_end; r += 4) q4_1_rows4(data + r * row_bytes, row_bytes, blocks, x, out + r);
+    for (; r < row_end; r++) q4_1_rows1(data + r * row_bytes, row_bytes, blocks, x, out + r);
+}
+
+/// Byte t of each word, sign-extended: brought to the top of its lane and shifted back.
+CK_AVX2 static inline __m256i signed_byte(__m256i words, int t) {
+    switch (t) {
+    case 0: return _mm256_srai_epi32(_mm256_slli_epi32(words, 24), 24);
+    case 1: return _mm256_srai_epi32(_mm256_slli_epi32(words, 16), 24);
+    case 2: return _mm256_srai_epi32(_mm256_slli_epi32(words, 8), 24);
+    default: return _mm256_srai_epi32(words, 24);
+    }
+}
+
+#define Q8_0_ROWS(R)                                                                          \
+    CK_AVX2 static void q8_0_rows##R(const uint8_t *row, size_t row_bytes, size_t blocks,    \
+                                     const float *x, float *out) {                           \
+        __m256 acc[R];                                                                        \
+        for (int i = 0; i < R; i++) acc[i] = _mm256_setzero_ps();                             \
+        for (size_t b = 0; b < blocks; b++) {                                                 \
+            const float *xb = x + 32 * b;                                                     \
+            __m256i words[R];                                                                 \
+            __m256 d[R];                                                                      \
+            for (int i = 0; i < R; i++) {                                                     \
+                const uint8_t *block = row + i * row_bytes + 34 * b;                          \
+                _mm_prefetch((const char *)(block + R * row_bytes), _MM_HINT_T0);              \
+                words[i] = _mm256_loadu_si256((const __m256i *)(block + 2));                  \
+                d[i] = _mm256_set1_ps(half(block));                                           \
+            }                                                                                 \
+            for (int t = 0; t < 4; t++) {                                                     \
+                __m256 xq = _mm256_loadu_ps(xb + 8 * t);                                      \
+                for (int i = 0; i < R; i++) {                                                 \
+                    __m256 w = _mm256_mul_ps(_mm256_cvtepi32_ps(signed_byte(words[i], t)), d[i]); \
+                    acc[i] = _mm256_fmadd_ps(w, xq, acc[i]);                                  \
+                }                                                                             \
+            }                                                                                 \
+        }                                                                                     \
+        for (int i = 0; i < R; i++) out[i] = horizontal_sum(acc[i]);                          \
+    }
+
+Q8_0_ROWS(4)
+Q8_0_ROWS(1)
+
+CK_ROW_KERNEL(ck_q8_0_avx2) {
+    size_t blocks = columns / 32, r = row_begin;
+    for (; r + 4 <= row_end; r += 4) q8_0_rows4(data + r * row_bytes, row_bytes, blocks, x, out + r);
+    for (; r < row_end; r++) q8_0_rows1(data + r * row_bytes, row_bytes, blocks, x, out + r);
+}
+#endif

@@ -1,0 +1,111 @@
+// The AVX-512 variant: one zmm register holds the eight lanes of two rows (row A in lanes
+// 0-7, row B in 8-15), each half computing exactly what an AVX2 ymm computes for its row;
+// several pairs at a time keep independent accumulation chains in flight.
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#include "variants.h"
+
+#define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")))
+
+/// Row pairs per pass (2 rows each).
+#define PAIRS 2
+
+/// Rows are read in groups of 2 × PAIRS; the rows of a later group are fetched meanwhile
+/// (the hardware prefetcher alone leaves the Q8_0 output layer waiting on memory).
+#define PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+
+CK_AVX512 static inline float horizontal_sum(__m256 v) {
+    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    __m128 b = _mm_add_ps(a, _mm_movehl_ps(a, a));
+    return _mm_cvtss_f32(_mm_add_ss(b, _mm_shuffle_ps(b, b, 1)));
+}
+
+CK_AVX512 static inline void store_pair(__m512 acc, float *out) {
+    out[0] = horizontal_sum(_mm512_castps512_ps256(acc));
+    out[1] = horizontal_sum(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
+}
+
+/// Two scales (the f16 at `a` and the one at `b`) as [a × 8, b × 8].
+CK_AVX512 static inline __m512 pair_scale(const uint8_t *a, const uint8_t *b) {
+    __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128((int)(ck_load_u16(a) | ((uint32_t)ck_load_u16(b) << 16))));
+    const __m512i index = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    return _mm512_permutexvar_ps(index, _mm512_castps128_ps512(f));
+}
+
+CK_AVX512 static void q4_1_pairs(const uint8_t *row, size_t row_bytes, size_t blocks, const float *x, float *out) {
+    const __m512i mask = _mm512_set1_epi32(0x0F);
+    __m512 acc[PAIRS];
+    for (int i = 0; i < PAIRS; i++) acc[i] = _mm512_setzero_ps();
+    for (size_t b = 0; b < blocks; b++) {
+        const float *xb = x + 32 * b;
+        __m512i words[PAIRS];
+        __m512 d[PAIRS], m[PAIRS];
+        for (int i = 0; i < PAIRS; i++) {
+            const uint8_t *ba = row + (2 * i) * row_bytes + 20 * b, *bb = ba + row_bytes;
+            PREFETCH(ba + 2 * PAIRS * row_bytes);
+            PREFETCH(bb + 2 * PAIRS * row_bytes);
+            __m512i z = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(ba + 4)));
+            z = _mm512_mask_broadcast_i32x4(z, 0xFF00, _mm_loadu_si128((const __m128i *)(bb + 4)));
+            words[i] = _mm512_mask_srli_epi32(z, 0xF0F0, z, 4);
+            d[i] = pair_scale(ba, bb);
+            m[i] = pair_scale(ba + 2, bb + 2);
+        }
+        for (int t = 0; t < 4; t++) {
+            __m512 xq = _mm512_broadcast_f32x8(_mm256_loadu_ps(xb + 8 * t));
+            for (int i = 0; i < PAIRS; i++) {
+                __m512i q = _mm512_and_si512(_mm512_srli_epi32(words[i], 8 * t), mask);
+                __m512 w = _mm512_fmadd_ps(_mm512_cvtepi32_ps(q), d[i], m[i]);
+                acc[i] = _mm512_fmadd_ps(w, xq, acc[i]);
+            }
+        }
+    }
+    for (int i = 0; i < PAIRS; i++) store_pair(acc[i], out + 2 * i);
+}
+
+CK_ROW_KERNEL(ck_q4_1_avx512) {
+    size_t blocks = columns / 32, r = row_begin;
+    for (; r + 2 * PAIRS <= row_end; r += 2 * PAIRS) q4_1_pairs(data + r * row_bytes, row_bytes, blocks, x, out + r);
+    if (r < row_end) ck_q4_1_avx2(data, row_bytes, columns, r, row_end, x, out);
+}
+
+CK_AVX512 static inline __m512i signed_byte(__m512i words, int t) {
+    switch (t) {
+    case 0: return _mm512_srai_epi32(_mm512_slli_epi32(words, 24), 24);
+    case 1: return _mm512_srai_epi32(_mm512_slli_epi32(words, 16), 24);
+    case 2: return _mm512_srai_epi32(_mm512_slli_epi32(words, 8), 24);
+    default: return _mm512_srai_epi32(words, 24);
+    }
+}
+
+CK_AVX512 static void q8_0_pairs(const uint8_t *row, size_t row_bytes, size_t blocks, const float *x, float *out) {
+    __m512 acc[PAIRS];
+    for (int i = 0; i < PAIRS; i++) acc[i] = _mm512_setzero_ps();
+    for (size_t b = 0; b < blocks; b++) {
+        const float *xb = x + 32 * b;
+        __m512i words[PAIRS];
+        __m512 d[PAIRS];
+        for (int i = 0; i < PAIRS; i++) {
+            const uint8_t *ba = row + (2 * i) * row_bytes + 34 * b, *bb = ba + row_bytes;
+            PREFETCH(ba + 2 * PAIRS * row_bytes);
+            PREFETCH(bb + 2 * PAIRS * row_bytes);
+            words[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(ba + 2))),
+                                          _mm256_loadu_si256((const __m256i *)(bb + 2)), 1);
+            d[i] = pair_scale(ba, bb);
+        }
+        for (int t = 0; t < 4; t++) {
+            __m512 xq = _mm512_broadcast_f32x8(_mm256_loadu_ps(xb + 8 * t));
+            for (int i = 0; i < PAIRS; i++) {
+                __m512 w = _mm512_mul_ps(_mm512_cvtepi32_ps(signed_byte(words[i], t)), d[i]);
+                acc[i] = _mm512_fmadd_ps(w, xq, acc[i]);
+            }
+        }
+    }
+    for (int i = 0; i < PAIRS; i++) store_pair(acc[i], out + 2 * i);
+}
+
+CK_ROW_KERNEL(ck_q8_0_avx512) {
+    size_t blocks = columns / 32, r = row_begin;
+    for (; r + 2 * PAIRS <= row_end; r += 2 * PAIRS) q8_0_pairs(data + r * row_bytes, row_bytes, blocks, x, out + r);
+    if (r < row_end) ck_q8_0_avx2(data, row_bytes, columns, r, row_end, x, out);
+}
+#endif

@@ -1,0 +1,41 @@
+// The per-variant kernels behind CKernels.h's dispatching entry points.
+#ifndef CKERNELS_VARIANTS_H
+#define CKERNELS_VARIANTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define CK_ROW_KERNEL(name) \
+    void name(const uint8_t *data, size_t row_bytes, size_t columns, size_t row_begin, size_t row_end, \
+              const float *x, float *out)
+
+CK_ROW_KERNEL(ck_q4_1_portable);
+CK_ROW_KERNEL(ck_q8_0_portable);
+#if defined(__x86_64__) || defined(__i386__)
+CK_ROW_KERNEL(ck_q4_1_avx2);
+CK_ROW_KERNEL(ck_q8_0_avx2);
+CK_ROW_KERNEL(ck_q4_1_avx512);
+CK_ROW_KERNEL(ck_q8_0_avx512);
+#endif
+
+/// The fixed horizontal sum every kernel ends an output with.
+static inline float ck_horizontal_sum(const float v[8]) {
+    float a0 = v[0] + v[4], a1 = v[1] + v[5], a2 = v[2] + v[6], a3 = v[3] + v[7];
+    float b0 = a0 + a2, b1 = a1 + a3;
+    return b0 + b1;
+}
+
+static inline uint32_t ck_load_u32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static inline uint16_t ck_load_u16(const uint8_t *p) {
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+#endif
