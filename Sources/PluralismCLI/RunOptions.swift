@@ -20,14 +20,14 @@ struct RunOptions: ParsableArguments {
 
     /// Loads and validates the inputs (before any corpus is touched), opens the corpus and
     /// prepares a stage context whose models load on first use.
-    func prepare() throws -> (context: StageContext, corpusPath: String) {
+    func prepare(shard: Shard? = nil) throws -> (context: StageContext, corpusPath: String) {
         let inputs = try InputLoader.load(configPath: config)
         let path = corpus ?? CorpusLocation.defaultPath(runName: inputs.config.name)
         let corpus = try Corpus.open(path: path)
         let loader = ModelLoader(modelDirectory: execution.modelDir, threads: execution.threads, replayOnly: replayOnly)
         let context = StageContext(
             inputs: inputs, corpus: corpus,
-            options: StageOptions(replayOnly: replayOnly, batchSize: execution.batchSize, quiet: execution.quiet),
+            options: StageOptions(replayOnly: replayOnly, batchSize: execution.batchSize, quiet: execution.quiet, shard: shard),
             models: { try loader.model(for: $0) }, embedder: { try loader.sentenceEmbedder() })
         return (context, path)
     }

@@ -30,6 +30,8 @@ public struct OpenAICompatibleModel: LanguageModel {
     public let timeout: Double
     /// The first retry's delay in seconds; each retry doubles it, up to 32 times as long.
     public let retryDelay: Double
+    /// Requests kept open at once; the scheduler's `capacity`.
+    public let maxInFlight: Int
     private let apiKey: String?
     private let limit: InFlightLimit
     private let transport: Transport
@@ -62,6 +64,7 @@ public struct OpenAICompatibleModel: LanguageModel {
         self.maxRetries = max(0, maxRetries)
         self.timeout = max(1, timeout.rounded(.up))
         self.retryDelay = max(0, retryDelay)
+        self.maxInFlight = max(1, maxInFlight)
         self.limit = InFlightLimit(max(1, maxInFlight))
         self.transport = Transport(timeout: self.timeout, connections: max(1, maxInFlight) * 2)
     }
@@ -96,6 +99,52 @@ public struct OpenAICompatibleModel: LanguageModel {
             var responses = [ModelResponse?](repeating: nil, count: requests.count)
             for try await (index, response) in group { responses[index] = response }
             return responses.map { $0! }
+        }
+    }
+
+    public var capacity: Int { maxInFlight }
+
+    /// Keeps `maxInFlight` requests open and starts the next as each returns; each answer is
+    /// delivered as it arrives. After a failure no further request starts, the ones open
+    /// finish (and are delivered, unless delivering failed), then the first error is thrown.
+    public func respond(to requests: [ModelRequest],
+                        deliver: @Sendable (Int, ModelResponse) async throws -> Void) async throws {
+        guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", url.host != nil
+        else {
+            throw ModelCallError(endpoint: endpoint, message: "not an http(s) URL; set base_url like http://localhost:8000")
+        }
+        let stopped = StopFlag()
+        try await withThrowingTaskGroup(of: (Int, ModelResponse)?.self) { group in
+            for (index, request) in requests.enumerated() {
+                group.addTask {
+                    try await limit.run {
+                        guard !stopped.isSet else { return nil }
+                        return (index, try await call(request, url: url))
+                    }
+                }
+            }
+            var failure: Error?
+            var delivering = true
+            while let result = await group.nextResult() {
+                switch result {
+                case .failure(let error):
+                    failure = failure ?? error
+                    stopped.set()
+                case .success(nil):
+                    continue
+                case .success(let (index, response)?):
+                    guard delivering else { continue }
+                    do {
+                        try await deliver(index, response)
+                    } catch {
+                        failure = failure ?? error
+                        delivering = false
+                        stopped.set()
+                    }
+                }
+            }
+            if let failure { throw failure }
         }
     }
 
@@ -319,6 +368,14 @@ public struct OpenAICompatibleModel: LanguageModel {
     private static func path(_ keys: [CodingKey]) -> String {
         keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().drop { $0 == "." }.description
     }
+}
+
+/// Set once a streaming call has failed, so requests not yet started are not sent.
+private final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }
 
 /// The URL session of one model; invalidated when the last copy of the model goes away.

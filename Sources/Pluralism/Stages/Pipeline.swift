@@ -27,7 +27,8 @@ public enum Pipeline {
         do {
             reports.append(try await Stages.comment(context))
             reports.append(try await Stages.synthesize(context))
-            reports.append(try await Stages.audit(context))
+            // A shard's audit would summarise part of the run: the merged corpus is audited.
+            if context.options.shard == nil { reports.append(try await Stages.audit(context)) }
             try context.corpus.setRunStatus(id: context.runID, status: .finished)
         } catch {
             try? context.corpus.setRunStatus(id: context.runID, status: .failed)
