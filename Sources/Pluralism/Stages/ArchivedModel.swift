@@ -115,7 +115,11 @@ public final class ArchivedModel: @unchecked Sendable {
             tally.record(fresh: 0, replayed: 1)
             try await deliver(index, ArchivedResponse(key: key, response: response, replayed: true))
         }
-        guard !missing.isEmpty else { return }
+        guard !missing.isEmpty else {
+            // What `deliver` made of the replayed answers.
+            try writes.commit()
+            return
+        }
 
         let progress = DeliveryLog(expected: missing.count)
         let (writes, misses, byKey) = (writes, missing, indices)
