@@ -60,7 +60,7 @@ import Glibc
 
     @Test(.enabled(if: binaryIsBuilt, "needs the built CLI: swift build -c release -Xswiftc -enable-testing"))
     func killedAtRandomMomentsAndResumedGivesTheUninterruptedDigest() async throws {
-        let server = try LoopbackServer(latency: 0.02, handler: ScriptedChatCompletions.reply)
+        let server = try LoopbackServer(latency: 0.05, handler: ScriptedChatCompletions.reply)
         defer { server.stop() }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pluralism-kill-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -72,12 +72,13 @@ import Glibc
         let calls = server.requestCount
         let reference = try Self.digest(folder + "/whole.sqlite")
 
-        // Kill moments from a fixed seed, spread over the first two seconds of each attempt.
+        // Kill moments from a fixed seed, spread over the first 1.5 s of each attempt (an
+        // uninterrupted run takes about 4 s: 2 calls in flight, 50 ms each).
         var state: UInt64 = 20261130
         var killed = 0
         for _ in 0..<12 {
             state = splitMix64(state)
-            let delay = 0.15 + Double(state % 1850) / 1000
+            let delay = 0.1 + Double(state % 1400) / 1000
             let attempt = try Self.launch(config: config, corpus: folder + "/killed.sqlite")
             try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
             guard attempt.isRunning else { break }
