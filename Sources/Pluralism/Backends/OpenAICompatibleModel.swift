@@ -116,7 +116,13 @@ public struct OpenAICompatibleModel: LanguageModel {
         }
         let stopped = StopFlag()
         try await withThrowingTaskGroup(of: (Int, ModelResponse)?.self) { group in
-            for (index, request) in requests.enumerated() {
+            // Only `maxInFlight` tasks exist at once (a long list would otherwise queue
+            // thousands on the shared limit); the limit still bounds calls shared with
+            // other callers of this model.
+            var next = 0
+            func startNext(_ group: inout ThrowingTaskGroup<(Int, ModelResponse)?, Error>) {
+                let (index, request) = (next, requests[next])
+                next += 1
                 group.addTask {
                     try await limit.run {
                         guard !stopped.isSet else { return nil }
@@ -124,6 +130,7 @@ public struct OpenAICompatibleModel: LanguageModel {
                     }
                 }
             }
+            while next < min(maxInFlight, requests.count) { startNext(&group) }
             var failure: Error?
             var delivering = true
             while let result = await group.nextResult() {
@@ -143,6 +150,7 @@ public struct OpenAICompatibleModel: LanguageModel {
                         stopped.set()
                     }
                 }
+                if next < requests.count && !stopped.isSet { startNext(&group) }
             }
             if let failure { throw failure }
         }

@@ -93,16 +93,17 @@ public final class ArchivedModel: @unchecked Sendable {
     public func respond(to requests: [ModelRequest],
                         deliver: @Sendable (Int, ArchivedResponse) async throws -> Void) async throws {
         let identity = model.identity
-        let keys = requests.map { Self.key(identity: identity, request: $0) }
+        let canonical = requests.map { Self.canonicalJSON(identity: identity, request: $0) }
+        let keys = canonical.map { SHA256.hex($0) }
         var replayed: [String: ModelResponse] = [:]
-        var missing: [(key: String, request: ModelRequest)] = []
+        var missing: [(key: String, request: ModelRequest, json: String)] = []
         var indices: [String: [Int]] = [:]
         for (index, (key, request)) in zip(keys, requests).enumerated() {
             if indices[key] == nil {
                 if let stored = try corpus.archivedCall(key: key) {
                     replayed[key] = try Self.decodeResponse(stored)
                 } else {
-                    missing.append((key, request))
+                    missing.append((key, request, canonical[index]))
                 }
             }
             indices[key, default: []].append(index)
@@ -131,7 +132,7 @@ public final class ArchivedModel: @unchecked Sendable {
                 let entry = misses[missIndex]
                 let call = ArchivedCall(
                     key: entry.key, backend: identity.backend, baseURL: identity.baseURL, model: identity.fingerprint,
-                    requestJSON: Self.canonicalJSON(identity: identity, request: entry.request),
+                    requestJSON: entry.json,
                     responseJSON: Self.canonicalString(response), createdAt: Corpus.timestamp(),
                     durationMS: progress.millisecondsSinceLastDelivery())
                 try writes.add { try $0.archiveCall(call) }
