@@ -88,7 +88,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             let modes = ItemMode.allCases.map { mode in "\(inputs.items.filter { $0.mode == mode }.count) \(mode.rawValue)" }
             print("inputs: \(config), \(inputs.items.count) items (\(modes.joined(separator: ", "))), "
                 + "\(inputs.config.communities.count) communities, methods \(inputs.config.methods.map(\.rawValue).joined(separator: ","))")
-            print("engine threads: \(threads.map(String.init) ?? "all cores"), batch size \(batchSize)")
+            print("engine threads: \(threads.map(String.init) ?? "all cores")")
 
             var started = Date()
             try Stages.ingest(inputs, into: corpus)

@@ -42,7 +42,7 @@ struct ExecutionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Where model files are (default: $PLURALISM_MODEL_DIR, else ~/.cache/pluralism/models).", valueName: "dir"))
     var modelDir: String?
 
-    @Option(name: .long, help: ArgumentHelp("Requests decoded together per model call. Results do not depend on it.", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Audited answers written per transaction (model calls are not chunked: each model takes as many at once as it can). Results do not depend on it.", valueName: "n"))
     var batchSize = 8
 
     @Flag(name: .long, help: "No progress on stderr.")

@@ -17,8 +17,8 @@ public enum Pipeline {
     }
 
     /// Runs every stage. The run's status is `finished` when all stages complete and `failed`
-    /// when one throws (the error is rethrown; finished batches stay stored, so running again
-    /// resumes).
+    /// when one throws (the error is rethrown; the answers delivered and the outputs made of
+    /// them stay stored, so running again resumes). A shard's run skips the audit.
     public static func run(_ context: StageContext) async throws -> Summary {
         let started = Date()
         try Stages.ingest(context.inputs, into: context.corpus)
