@@ -19,7 +19,7 @@ import Glibc
     /// (the base model), so no stage needs a model file.
     static func writeInputs(to folder: String, server: LoopbackServer) throws -> String {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let model = #"{"backend": "openai", "base_url": "\#(server.baseURL)/v1", "model": "loopback", "max_in_flight": 2}"#
+        let model = #"{"backend": "openai", "base_url": "\#(server.baseURL)/v1", "model": "loopback", "max_in_flight": 1}"#
         let communities = ["north", "south", "east"].map { name in
             #"{"name": "\#(name)", "description": "People of the \#(name).", "system_prompt": "You speak for the \#(name).", "model": \#(model)}"#
         }
@@ -60,7 +60,7 @@ import Glibc
 
     @Test(.enabled(if: binaryIsBuilt, "needs the built CLI: swift build -c release -Xswiftc -enable-testing"))
     func killedAtRandomMomentsAndResumedGivesTheUninterruptedDigest() async throws {
-        let server = try LoopbackServer(latency: 0.05, handler: ScriptedChatCompletions.reply)
+        let server = try LoopbackServer(latency: 0.04, handler: ScriptedChatCompletions.reply)
         defer { server.stop() }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pluralism-kill-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -72,13 +72,14 @@ import Glibc
         let calls = server.requestCount
         let reference = try Self.digest(folder + "/whole.sqlite")
 
-        // Kill moments from a fixed seed, spread over the first 1.5 s of each attempt (an
-        // uninterrupted run takes about 4 s: 2 calls in flight, 50 ms each).
+        // Kill moments from a fixed seed, 0.3 to 2.8 s into each attempt (an uninterrupted
+        // run takes about 6 s: one call at a time, 40 ms each; commits come every second).
         var state: UInt64 = 20261130
         var killed = 0
+        var partial = 0
         for _ in 0..<12 {
             state = splitMix64(state)
-            let delay = 0.1 + Double(state % 1400) / 1000
+            let delay = 0.3 + Double(state % 2500) / 1000
             let attempt = try Self.launch(config: config, corpus: folder + "/killed.sqlite")
             try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
             guard attempt.isRunning else { break }
@@ -86,11 +87,14 @@ import Glibc
             attempt.waitUntilExit()
             #expect(attempt.terminationReason == .uncaughtSignal)
             killed += 1
+            let stored = try Corpus.open(path: folder + "/killed.sqlite").archivedCallCount()
+            if stored > 0 && stored < calls { partial += 1 }
         }
         let last = try Self.launch(config: config, corpus: folder + "/killed.sqlite")
         last.waitUntilExit()
         #expect(last.terminationStatus == 0)
         #expect(killed >= 3, "only \(killed) attempts were still running when killed")
+        #expect(partial >= 2, "only \(partial) kills left part of the run stored")
         #expect(try Self.digest(folder + "/killed.sqlite") == reference)
         // Calls lost with a kill are asked again; never more than the calls in flight and
         // the last second's answers per kill, and the corpus holds each call once.
