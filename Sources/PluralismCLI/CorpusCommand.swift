@@ -6,8 +6,8 @@ import Pluralism
 struct CorpusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "corpus",
-        abstract: "Inspect a corpus file: its runs, their content digests and the order bias of their choices.",
-        subcommands: [Digest.self, Runs.self, Bias.self])
+        abstract: "Inspect a corpus file (its runs, their content digests, the order bias of their choices) or merge shards.",
+        subcommands: [Digest.self, Runs.self, Bias.self, Merge.self])
 
     struct Digest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

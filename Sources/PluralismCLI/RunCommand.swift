@@ -23,6 +23,11 @@ struct RunCommand: AsyncParsableCommand {
           pluralism run --config my/run.json --corpus out/corpus.sqlite
           pluralism run --replay-only --quiet
               reproduce a run from the archive alone (CI, audits)
+          pluralism run --shard 2/8 --corpus shards/2.sqlite
+              machine 2 of 8: comments and syntheses of the items whose id hashes
+              to shard 2, in a corpus of its own (no audit, no report); then
+              `pluralism corpus merge` joins the shards and `pluralism run --corpus
+              MERGED --replay-only` audits and reports the whole run
 
         \(ExitStatus.helpText)
         """)
@@ -35,15 +40,24 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not render the report site.")
     var noReport = false
 
+    @Option(name: .long, help: ArgumentHelp("Do only shard K of N (1 ≤ K ≤ N) of the items, chosen by a hash of their ids.", valueName: "K/N"),
+            transform: { try Shard(parsing: $0) })
+    var shard: Shard?
+
     func run() async throws {
         do {
-            let (context, path) = try options.prepare()
+            let (context, path) = try options.prepare(shard: shard)
             let summary = try await Pipeline.run(context)
             print("run \(summary.runID) (\(context.config.name)) finished in \(formatDuration(summary.seconds))")
             print("  items \(summary.items), comments \(summary.comments), syntheses \(summary.syntheses)")
             print("  comments cut at max_tokens: \(summary.truncatedComments) of \(summary.comments)")
             print("  model calls: \(summary.freshCalls) fresh, \(summary.replayedCalls) replayed from the archive")
             for report in summary.stages { print("  " + describe(report)) }
+            if let shard {
+                print("  shard \(shard): \(context.workItems.count) of \(summary.items) items; corpus: \(path)")
+                print("  merge the shards with: pluralism corpus merge OUT <every shard's corpus>")
+                return
+            }
             print(AuditTable.render(try context.corpus.auditSummaries(runID: summary.runID)))
             print("  corpus: \(path)  (digest: pluralism corpus digest \(path) --run \(summary.runID))")
             if !noReport {

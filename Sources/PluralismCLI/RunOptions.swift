@@ -20,14 +20,14 @@ struct RunOptions: ParsableArguments {
 
     /// Loads and validates the inputs (before any corpus is touched), opens the corpus and
     /// prepares a stage context whose models load on first use.
-    func prepare() throws -> (context: StageContext, corpusPath: String) {
+    func prepare(shard: Shard? = nil) throws -> (context: StageContext, corpusPath: String) {
         let inputs = try InputLoader.load(configPath: config)
         let path = corpus ?? CorpusLocation.defaultPath(runName: inputs.config.name)
         let corpus = try Corpus.open(path: path)
         let loader = ModelLoader(modelDirectory: execution.modelDir, threads: execution.threads, replayOnly: replayOnly)
         let context = StageContext(
             inputs: inputs, corpus: corpus,
-            options: StageOptions(replayOnly: replayOnly, batchSize: execution.batchSize, quiet: execution.quiet),
+            options: StageOptions(replayOnly: replayOnly, batchSize: execution.batchSize, quiet: execution.quiet, shard: shard),
             models: { try loader.model(for: $0) }, embedder: { try loader.sentenceEmbedder() })
         return (context, path)
     }
@@ -42,7 +42,7 @@ struct ExecutionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Where model files are (default: $PLURALISM_MODEL_DIR, else ~/.cache/pluralism/models).", valueName: "dir"))
     var modelDir: String?
 
-    @Option(name: .long, help: ArgumentHelp("Requests decoded together per model call. Results do not depend on it.", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Audited answers written per transaction (model calls are not chunked: each model takes as many at once as it can). Results do not depend on it.", valueName: "n"))
     var batchSize = 8
 
     @Flag(name: .long, help: "No progress on stderr.")

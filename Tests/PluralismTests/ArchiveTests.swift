@@ -66,7 +66,7 @@ import Testing
     @Test func missesGoToTheModelOnceAndHitsReplay() async throws {
         let corpus = try PipelineFixture.temporaryCorpus()
         let model = ScriptedModel()
-        let archived = ArchivedModel(model: model, corpus: corpus, maxBatch: 2)
+        let archived = ArchivedModel(model: model, corpus: corpus)
         var second = Self.request
         second.sampleIndex = 1
         // A repeated request in one batch is asked once.

@@ -14,7 +14,9 @@ import Testing
             #expect(summary.comments == PipelineFixture.commentCount)
             #expect(summary.syntheses == PipelineFixture.synthesisCount)
             #expect(model.calls == PipelineFixture.fullRunCalls)
-            #expect(model.batches.allSatisfy { $0 <= batchSize })
+            // The batch size no longer chunks model calls: each model gets all of a stage's
+            // calls and answers them `capacity` at a time.
+            #expect(model.batches.allSatisfy { $0 <= model.capacity })
             digests.append(try corpus.digest(runID: summary.runID))
         }
         #expect(Set(digests).count == 1)
@@ -45,7 +47,7 @@ import Testing
 
         let corpus = try PipelineFixture.temporaryCorpus()
         let model = ScriptedModel(failAfter: 10)
-        // Fails in the comment stage, after two batches of four.
+        // Fails in the comment stage, after one chunk of the model's capacity (8).
         await #expect(throws: ScriptedFailure.self) {
             try await Pipeline.run(PipelineFixture.context(PipelineFixture.inputs(), corpus: corpus, model: model))
         }
@@ -53,8 +55,9 @@ import Testing
         #expect(try corpus.comments(runID: runID).count == 8)
         #expect(try corpus.run(id: runID)?.status == .failed)
 
-        // Fails in the synthesis stage, in the middle of the steerable method's two steps.
-        model.failAfter(20)
+        // Fails in the synthesis stage, after one chunk of the first wave (both Overton
+        // answers and the steerable selections), before the steerable answers.
+        model.failAfter(PipelineFixture.commentCount + 8)
         await #expect(throws: ScriptedFailure.self) {
             try await Pipeline.run(PipelineFixture.context(PipelineFixture.inputs(), corpus: corpus, model: model))
         }

@@ -5,10 +5,14 @@ import Foundation
 /// The call archive in front of a language model.
 ///
 /// Every request is looked up in the corpus's archive first; only the misses reach the model,
-/// together in one batch, and their successful answers are stored before they are returned.
-/// Errors are never stored, so a failed call is tried again on the next run. This is what
-/// makes a run reproducible (a second run replays every answer) and resumable (an
-/// interrupted stage loses at most the batch that was in flight).
+/// all of them at once, so the backend keeps as many going as it can (`capacity`). Each
+/// answer is archived as it is delivered, through the context's `GroupCommit` (a transaction
+/// per 64 answers or per second), so the stage can store what it makes of the answer in the
+/// same transaction, and a kill loses at most the calls in flight and the last second's
+/// answers. When the model fails, the answers it delivered before are committed before the
+/// error is thrown. Errors are never stored, so a failed call is tried again on the next
+/// run. This is what makes a run reproducible (a second run replays every answer) and
+/// resumable.
 ///
 /// The archive key is `sha256` of the canonical JSON (`JSON.canonical`: object keys sorted
 /// by UTF-8 bytes, no whitespace, integers as integers, other doubles in shortest round-trip
@@ -33,19 +37,19 @@ public final class ArchivedModel: @unchecked Sendable {
     /// When set, a miss is an error (`ArchiveMiss`) instead of a model call: for audits and
     /// CI that must reproduce a corpus without touching a model.
     public let replayOnly: Bool
-    /// The most requests handed to the model in one call; more misses are split.
-    public let maxBatch: Int
+    /// Where answers are written; shared with the stage, whose rows follow the calls they use.
+    public let writes: GroupCommit
     /// Shared by every archived model of a run, so the summary counts all calls.
     public let tally: CallTally
     private let identityLock = NSLock()
     private var settled: ModelIdentity?
 
-    public init(model: any LanguageModel, corpus: Corpus, replayOnly: Bool = false, maxBatch: Int = 8,
+    public init(model: any LanguageModel, corpus: Corpus, replayOnly: Bool = false, writes: GroupCommit? = nil,
                 tally: CallTally = CallTally()) {
         self.model = model
         self.corpus = corpus
         self.replayOnly = replayOnly
-        self.maxBatch = max(1, maxBatch)
+        self.writes = writes ?? GroupCommit(corpus: corpus)
         self.tally = tally
     }
 
@@ -100,50 +104,77 @@ public final class ArchivedModel: @unchecked Sendable {
     }
 
     /// Answers the requests in order, replaying archived answers and forwarding only the
-    /// misses (deduplicated by key) to the model.
+    /// misses (deduplicated by key) to the model; returns once every answer is archived.
     public func respond(to requests: [ModelRequest]) async throws -> [ArchivedResponse] {
+        let answers = AnswerSlots(count: requests.count)
+        try await respond(to: requests) { index, answer in answers.fill(index, answer) }
+        return answers.all
+    }
+
+    /// Streams the answers: replayed ones first, then each fresh one as the model delivers it
+    /// (in any order), each handed to `deliver` with its request's index after its archive
+    /// write is queued, so whatever `deliver` queues on `writes` commits with it or later.
+    /// Calls to `deliver` never overlap. Returns (or throws the model's error) only after
+    /// every delivered answer is committed.
+    public func respond(to requests: [ModelRequest],
+                        deliver: @Sendable (Int, ArchivedResponse) async throws -> Void) async throws {
         let identity = try await establishedIdentity()
-        let keys = requests.map { Self.key(identity: identity, request: $0) }
-        var answers: [String: ModelResponse] = [:]
-        var missing: [(key: String, request: ModelRequest)] = []
-        var seen = Set<String>()
-        for (key, request) in zip(keys, requests) where seen.insert(key).inserted {
-            if let stored = try corpus.archivedCall(key: key) {
-                answers[key] = try Self.decodeResponse(stored)
-            } else {
-                missing.append((key, request))
+        let canonical = requests.map { Self.canonicalJSON(identity: identity, request: $0) }
+        let keys = canonical.map { SHA256.hex($0) }
+        var replayed: [String: ModelResponse] = [:]
+        var missing: [(key: String, request: ModelRequest, json: String)] = []
+        var indices: [String: [Int]] = [:]
+        for (index, (key, request)) in zip(keys, requests).enumerated() {
+            if indices[key] == nil {
+                if let stored = try corpus.archivedCall(key: key) {
+                    replayed[key] = try Self.decodeResponse(stored)
+                } else {
+                    missing.append((key, request, canonical[index]))
+                }
             }
+            indices[key, default: []].append(index)
         }
-        let replayedKeys = Set(answers.keys)
         if !missing.isEmpty && replayOnly {
             throw ArchiveMiss(count: missing.count, identity: identity, firstRequest: missing[0].request)
         }
-        var start = 0
-        while start < missing.count {
-            let chunk = Array(missing[start..<min(start + maxBatch, missing.count)])
-            start += chunk.count
-            // Each answer is archived as it arrives, so a failure elsewhere in the chunk loses
-            // none that were received; the failure is rethrown after.
-            let began = Date()
-            let arrived = ArrivedAnswers()
-            defer { tally.record(fresh: arrived.count, replayed: 0) }
-            try await model.respond(to: chunk.map(\.request)) { index, response in
-                let entry = chunk[index]
-                try self.corpus.archiveCall(ArchivedCall(
-                    key: entry.key, backend: identity.backend, baseURL: identity.baseURL, model: identity.fingerprint,
-                    requestJSON: Self.canonicalJSON(identity: identity, request: entry.request),
-                    responseJSON: Self.canonicalString(response), createdAt: Corpus.timestamp(),
-                    durationMS: Int(Date().timeIntervalSince(began) * 1000)))
-                arrived.add(entry.key, response)
-            }
-            guard arrived.count == chunk.count else {
-                throw ModelAnswerCountError(expected: chunk.count, received: arrived.count, identity: identity)
-            }
-            answers.merge(arrived.all) { first, _ in first }
+        for (index, key) in keys.enumerated() {
+            guard let response = replayed[key] else { continue }
+            tally.record(fresh: 0, replayed: 1)
+            try await deliver(index, ArchivedResponse(key: key, response: response, replayed: true))
         }
-        tally.record(fresh: 0, replayed: keys.filter { replayedKeys.contains($0) }.count)
-        return zip(keys, requests).map { key, _ in
-            ArchivedResponse(key: key, response: answers[key]!, replayed: replayedKeys.contains(key))
+        guard !missing.isEmpty else {
+            // What `deliver` made of the replayed answers.
+            try writes.commit()
+            return
+        }
+
+        let progress = DeliveryLog(expected: missing.count)
+        let (writes, misses, byKey) = (writes, missing, indices)
+        do {
+            try await model.respond(to: misses.map(\.request)) { missIndex, response in
+                guard misses.indices.contains(missIndex), progress.markDelivered(missIndex) else {
+                    throw ModelDeliveryError(index: missIndex, count: misses.count, identity: identity)
+                }
+                let entry = misses[missIndex]
+                let call = ArchivedCall(
+                    key: entry.key, backend: identity.backend, baseURL: identity.baseURL, model: identity.fingerprint,
+                    requestJSON: entry.json,
+                    responseJSON: Self.canonicalString(response), createdAt: Corpus.timestamp(),
+                    durationMS: progress.millisecondsSinceLastDelivery())
+                try writes.add { try $0.archiveCall(call) }
+                tally.record(fresh: 1, replayed: 0)
+                for index in byKey[entry.key] ?? [] {
+                    try await deliver(index, ArchivedResponse(key: entry.key, response: response, replayed: false))
+                }
+            }
+        } catch {
+            // What was delivered stays: commit it, then report the failure itself.
+            try? writes.commit()
+            throw error
+        }
+        try writes.commit()
+        guard progress.delivered == missing.count else {
+            throw ModelAnswerCountError(expected: missing.count, received: progress.delivered, identity: identity)
         }
     }
 
@@ -173,21 +204,49 @@ public final class ArchivedModel: @unchecked Sendable {
     }
 }
 
-/// Answers archived during one chunk, gathered from serial deliveries.
-private final class ArrivedAnswers: @unchecked Sendable {
+/// Which misses a model has delivered, and when the last one came: a call's `duration_ms`
+/// is the time since the previous delivery, so the durations of a stage add up to the time
+/// its model worked, however many calls ran at once.
+private final class DeliveryLog: @unchecked Sendable {
     private let lock = NSLock()
-    private var answers: [String: ModelResponse] = [:]
-    private var delivered = 0
+    private var seen: [Bool]
+    private var count = 0
+    private var last = Date()
 
-    func add(_ key: String, _ response: ModelResponse) {
+    init(expected: Int) { seen = Array(repeating: false, count: expected) }
+
+    var delivered: Int { lock.withLock { count } }
+
+    /// False when the index was delivered before (a backend breaking the protocol).
+    func markDelivered(_ index: Int) -> Bool {
         lock.withLock {
-            answers[key] = response
-            delivered += 1
+            guard !seen[index] else { return false }
+            seen[index] = true
+            count += 1
+            return true
         }
     }
 
-    var count: Int { lock.withLock { delivered } }
-    var all: [String: ModelResponse] { lock.withLock { answers } }
+    func millisecondsSinceLastDelivery() -> Int {
+        lock.withLock {
+            let now = Date()
+            defer { last = now }
+            return Int(now.timeIntervalSince(last) * 1000)
+        }
+    }
+}
+
+/// Answers gathered by index from a stream, for callers that want them all in order.
+final class AnswerSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [ArchivedResponse?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func fill(_ index: Int, _ answer: ArchivedResponse) { lock.withLock { slots[index] = answer } }
+
+    /// Every slot; called once the stream has delivered all of them.
+    var all: [ArchivedResponse] { lock.withLock { slots.map { $0! } } }
 }
 
 /// One answer and where it came from.
@@ -246,5 +305,15 @@ public struct ModelAnswerCountError: Error, CustomStringConvertible {
     public var identity: ModelIdentity
     public var description: String {
         "\(identity.backend) model answered \(received) of \(expected) requests"
+    }
+}
+
+/// A backend delivered an answer for an index it was not asked, or twice for one request.
+public struct ModelDeliveryError: Error, CustomStringConvertible {
+    public var index: Int
+    public var count: Int
+    public var identity: ModelIdentity
+    public var description: String {
+        "\(identity.backend) model delivered answer \(index) of \(count) requests twice or out of range"
     }
 }

@@ -19,8 +19,8 @@ public enum Pipeline {
     }
 
     /// Runs every stage. The run's status is `finished` when all stages complete and `failed`
-    /// when one throws (the error is rethrown; finished batches stay stored, so running again
-    /// resumes).
+    /// when one throws (the error is rethrown; the answers delivered and the outputs made of
+    /// them stay stored, so running again resumes). A shard's run skips the audit.
     public static func run(_ context: StageContext) async throws -> Summary {
         let started = Date()
         try Stages.ingest(context.inputs, into: context.corpus)
@@ -29,7 +29,8 @@ public enum Pipeline {
         do {
             reports.append(try await Stages.comment(context))
             reports.append(try await Stages.synthesize(context))
-            reports.append(try await Stages.audit(context))
+            // A shard's audit would summarise part of the run: the merged corpus is audited.
+            if context.options.shard == nil { reports.append(try await Stages.audit(context)) }
             try context.corpus.setRunStatus(id: context.runID, status: .finished)
         } catch {
             try? context.corpus.setRunStatus(id: context.runID, status: .failed)

@@ -5,16 +5,20 @@ import Foundation
 public struct StageOptions: Sendable {
     /// A call missing from the archive is an error instead of a model call.
     public var replayOnly: Bool
-    /// Requests decoded together (the embedded engine's batch) and work items written per
-    /// transaction. Results do not depend on it.
+    /// Audited answers written per transaction. (Model calls are not chunked: each model
+    /// takes all of a stage's calls and works on as many at once as its `capacity`.)
+    /// Results do not depend on it.
     public var batchSize: Int
     /// No progress lines on stderr.
     public var quiet: Bool
+    /// Comment and synthesize only this shard's items (`pluralism run --shard K/N`).
+    public var shard: Shard?
 
-    public init(replayOnly: Bool = false, batchSize: Int = 8, quiet: Bool = true) {
+    public init(replayOnly: Bool = false, batchSize: Int = 8, quiet: Bool = true, shard: Shard? = nil) {
         self.replayOnly = replayOnly
         self.batchSize = max(1, batchSize)
         self.quiet = quiet
+        self.shard = shard
     }
 }
 
@@ -36,6 +40,8 @@ public final class StageContext: @unchecked Sendable {
     public let options: StageOptions
     /// Fresh and replayed calls of every stage run with this context.
     public let tally = CallTally()
+    /// Archived answers and the rows stages make of them, committed in groups.
+    public let writes: GroupCommit
 
     private let modelSource: ModelSource
     private let embedderSource: EmbedderSource
@@ -49,6 +55,7 @@ public final class StageContext: @unchecked Sendable {
         self.corpus = corpus
         self.runID = inputs.runID
         self.options = options
+        self.writes = GroupCommit(corpus: corpus)
         self.modelSource = models
         self.embedderSource = embedder
     }
@@ -68,12 +75,18 @@ public final class StageContext: @unchecked Sendable {
 
     public var config: RunConfig { inputs.config }
 
+    /// The items this context comments on and synthesizes: all of them, or its shard's.
+    public var workItems: [Item] {
+        guard let shard = options.shard else { return inputs.items }
+        return inputs.items.filter { shard.contains(itemID: $0.id) }
+    }
+
     /// The archive in front of the model a spec names.
     public func archivedModel(for spec: ModelSpec) throws -> ArchivedModel {
         try lock.withLock {
             if let existing = archivedModels[spec] { return existing }
             let model = ArchivedModel(model: try modelSource(spec), corpus: corpus, replayOnly: options.replayOnly,
-                                      maxBatch: options.batchSize, tally: tally)
+                                      writes: writes, tally: tally)
             archivedModels[spec] = model
             return model
         }

@@ -2,10 +2,13 @@ import ContentHash
 import Corpus
 import Foundation
 
-/// The pipeline's stages. Each reads what it needs from the corpus, writes its outputs there
-/// in one transaction per finished batch, and skips work already stored — so running a stage
-/// twice does nothing new, and a stage killed at any point resumes where it stopped with
-/// nothing lost or duplicated.
+/// The pipeline's stages. Each reads what it needs from the corpus, hands every pending call
+/// of a model to that model at once (through its archive), and writes each output as soon as
+/// its answers are in, in the archive's group commits; it skips work already stored — so
+/// running a stage twice does nothing new, and a stage killed at any point resumes where it
+/// stopped with nothing lost or duplicated. Every call's seed comes from what it is for, and
+/// every output is made from its answers in request order, so the order answers complete in
+/// never changes a byte.
 public enum Stages {
     // MARK: ingest
 
@@ -38,9 +41,10 @@ public enum Stages {
 
     // MARK: comment
 
-    /// Every community of an item's pool comments on the item (one sample each). Requests to
-    /// the same model are batched across communities and items, so the embedded engine decodes
-    /// several comments at once.
+    /// Every community of an item's pool comments on the item (one sample each). All comments
+    /// a model writes go to it at once (the embedded engine decodes several together, a server
+    /// gets up to its `max_in_flight`), different models work at the same time, and each
+    /// comment is stored as it arrives.
     public static func comment(_ context: StageContext) async throws -> StageReport {
         let clock = StageClock(context.tally)
         _ = try context.requireRun()
@@ -49,7 +53,7 @@ public enum Stages {
 
         var pending: [(item: Item, community: CommunitySpec)] = []
         var alreadyDone = 0
-        for item in context.inputs.items {
+        for item in context.workItems {
             for community in config.communities(inPool: item.pool) {
                 if done.contains(CommentKey(item.id, community.name, 0)) {
                     alreadyDone += 1
@@ -60,34 +64,38 @@ public enum Stages {
         }
 
         // Nothing to draw when nothing is pending; otherwise the line shows at once, before
-        // the first batch (which can take a minute) is done.
+        // the first answer (which can take a minute) is in.
         let progress = ProgressReporter(label: "comments", total: pending.count, quiet: context.options.quiet || pending.isEmpty)
         progress.advance(by: 0)
         defer { progress.finish() }
-        var written = 0
-        for group in groupedPreservingOrder(pending, by: { $0.community.model }) {
-            let model = try context.archivedModel(for: group.key)
-            for batch in group.members.chunked(context.options.batchSize) {
-                let requests = batch.map { task in
-                    var decoding = task.community.decoding
-                    decoding.seed = CallSeed.derive(runSeed: config.seed, itemID: task.item.id,
-                                                    purpose: "comment/\(task.community.name)")
-                    return ModelRequest(messages: Prompts.comment(item: task.item, community: task.community),
-                                        decoding: decoding, sampleIndex: 0)
-                }
-                let answers = try await model.respond(to: requests)
-                try context.corpus.transaction {
-                    for (task, answer) in zip(batch, answers) {
-                        try context.corpus.insertComment(CommentRecord(
-                            runID: context.runID, itemID: task.item.id, community: task.community.name,
-                            sampleIndex: 0, text: answer.response.text, callKey: answer.key))
+        let groups = try groupedPreservingOrder(pending, by: { $0.community.model }).map { group in
+            (model: try context.archivedModel(for: group.key), tasks: group.members)
+        }
+        let written = Counter()
+        let (runID, writes) = (context.runID, context.writes)
+        try await withThrowingTaskGroup(of: Void.self) { running in
+            for group in groups {
+                running.addTask {
+                    let requests = group.tasks.map { task in
+                        var decoding = task.community.decoding
+                        decoding.seed = CallSeed.derive(runSeed: config.seed, itemID: task.item.id,
+                                                        purpose: "comment/\(task.community.name)")
+                        return ModelRequest(messages: Prompts.comment(item: task.item, community: task.community),
+                                            decoding: decoding, sampleIndex: 0)
+                    }
+                    try await group.model.respond(to: requests) { index, answer in
+                        let task = group.tasks[index]
+                        let comment = CommentRecord(runID: runID, itemID: task.item.id, community: task.community.name,
+                                                    sampleIndex: 0, text: answer.response.text, callKey: answer.key)
+                        try writes.add { try $0.insertComment(comment) }
+                        written.add(1)
+                        progress.advance(by: 1)
                     }
                 }
-                written += batch.count
-                progress.advance(by: batch.count)
             }
+            try await running.waitForAll()
         }
-        return clock.report("comment", written: written, alreadyDone: alreadyDone)
+        return clock.report("comment", written: written.value, alreadyDone: alreadyDone)
     }
 
     struct CommentKey: Hashable {
@@ -103,15 +111,25 @@ public enum Stages {
 }
 
 /// Groups elements by a key, groups in order of first appearance, members in original order.
-func groupedPreservingOrder<Element, Key: Hashable>(_ elements: [Element], by key: (Element) -> Key) -> [(key: Key, members: [Element])] {
+func groupedPreservingOrder<Element, Key: Hashable>(_ elements: [Element], by key: (Element) throws -> Key) rethrows -> [(key: Key, members: [Element])] {
     var order: [Key] = []
     var groups: [Key: [Element]] = [:]
     for element in elements {
-        let k = key(element)
+        let k = try key(element)
         if groups[k] == nil { order.append(k) }
         groups[k, default: []].append(element)
     }
     return order.map { ($0, groups[$0]!) }
+}
+
+/// A count shared by concurrent deliveries.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    var value: Int { lock.withLock { count } }
+
+    func add(_ amount: Int) { lock.withLock { count += amount } }
 }
 
 extension Array {

@@ -14,9 +14,10 @@ extension Stages {
     }
 
     /// The base model synthesizes every (item, method) pair the config asks for and the
-    /// corpus does not hold yet. Requests are grouped by method and batched across items;
-    /// each batch of finished syntheses (with their distributions) is written in one
-    /// transaction.
+    /// corpus does not hold yet. Every pending request goes to the base model at once; each
+    /// synthesis (with its distributions) is stored as soon as its last answer arrives, and a
+    /// synthesis that needs a second step (steerable and MoE answer with the comment they
+    /// selected) asks it in the next wave.
     public static func synthesize(_ context: StageContext) async throws -> StageReport {
         let clock = StageClock(context.tally)
         _ = try context.requireRun()
@@ -24,44 +25,36 @@ extension Stages {
         let done = Set(try corpus.syntheses(runID: context.runID).map { SynthesisKey(item: $0.itemID, method: $0.method) })
 
         var alreadyDone = 0
-        var pending: [(method: Method, items: [Item])] = []
+        var pending: [(method: Method, item: Item)] = []
         for method in context.config.methods {
-            var items: [Item] = []
-            for item in context.inputs.items where applies(method, to: item) {
+            for item in context.workItems where applies(method, to: item) {
                 if done.contains(SynthesisKey(item: item.id, method: method.rawValue)) {
                     alreadyDone += 1
                 } else {
-                    items.append(item)
+                    pending.append((method, item))
                 }
             }
-            if !items.isEmpty { pending.append((method, items)) }
         }
-        let total = pending.reduce(0) { $0 + $1.items.count }
-        var written = 0
-        if total > 0 {
+        let written = Counter()
+        if !pending.isEmpty {
             var comments: [String: [CommentRecord]] = [:]
             for comment in try corpus.comments(runID: context.runID) {
                 comments[comment.itemID, default: []].append(comment)
             }
-            let synthesizer = Synthesizer(context: context, base: try context.archivedModel(for: context.config.baseModel),
-                                          comments: comments)
-            let progress = ProgressReporter(label: "syntheses", total: total, quiet: context.options.quiet)
+            let synthesizer = Synthesizer(context: context, comments: comments)
+            // Planned before any call, so a missing comment stops the stage before it spends any.
+            let jobs = try pending.map { try synthesizer.job($0.method, $0.item) }
+            let progress = ProgressReporter(label: "syntheses", total: pending.count, quiet: context.options.quiet)
             progress.advance(by: 0)
             defer { progress.finish() }
-            for (method, items) in pending {
-                for batch in items.chunked(context.options.batchSize) {
-                    let outputs = try await synthesizer.synthesize(method, batch)
-                    try corpus.transaction {
-                        for output in outputs {
-                            try corpus.insertSynthesis(output.synthesis, distributions: output.distributions)
-                        }
-                    }
-                    written += outputs.count
-                    progress.advance(by: outputs.count)
-                }
+            let writes = context.writes
+            try await Scheduler.run(jobs, on: try context.archivedModel(for: context.config.baseModel)) { output in
+                try writes.add { try $0.insertSynthesis(output.synthesis, distributions: output.distributions) }
+                written.add(1)
+                progress.advance(by: 1)
             }
         }
-        return clock.report("synthesize", written: written, alreadyDone: alreadyDone)
+        return clock.report("synthesize", written: written.value, alreadyDone: alreadyDone)
     }
 
     struct SynthesisKey: Hashable {
@@ -72,17 +65,18 @@ extension Stages {
 
 /// The base model's side of the method: prompts per method, selections and multiple-choice
 /// answers read as distributions in every rotation of their candidates (`Choices.swift`),
-/// and distributions mixed per population.
-struct Synthesizer {
+/// and distributions mixed per population. Each (method, item) is one `ModelJob`.
+struct Synthesizer: Sendable {
     let context: StageContext
-    let base: ArchivedModel
     /// Stored comments by item id.
     let comments: [String: [CommentRecord]]
 
-    struct Output {
+    struct Output: Sendable {
         var synthesis: SynthesisRecord
         var distributions: [DistributionRecord]
     }
+
+    typealias Job = ModelJob<Output>
 
     /// Selection replies parsed from text are a number: a few tokens are plenty, and a model
     /// that rambles is cut short rather than paid for (a cut reply is read cautiously).
@@ -95,12 +89,12 @@ struct Synthesizer {
 
     var config: RunConfig { context.config }
 
-    func synthesize(_ method: Method, _ items: [Item]) async throws -> [Output] {
+    func job(_ method: Method, _ item: Item) throws -> Job {
         switch method {
-        case .overton: return try await overton(items)
-        case .vanilla, .prompting: return try await direct(method, items)
-        case .steerable, .moe: return try await selectThenAnswer(method, items)
-        case .distributional: return try await distributional(items)
+        case .overton: return try overton(item)
+        case .vanilla, .prompting: return direct(method, item)
+        case .steerable, .moe: return try selectThenAnswer(method, item)
+        case .distributional: return try distributional(item)
         }
     }
 
@@ -108,78 +102,58 @@ struct Synthesizer {
 
     /// Overton: every comment as a passage, in a seeded per-item order (or the
     /// configuration's), recorded with the answer.
-    private func overton(_ items: [Item]) async throws -> [Output] {
-        var requests: [ModelRequest] = []
-        var shown: [[Voice]] = []
-        for item in items {
-            let voices = try poolComments(item)
-            let order = config.debias.passages == .shuffled
-                ? Rotations.seededPermutation(count: voices.count, seed: seed(item, "overton.passages"))
-                : Array(voices.indices)
-            shown.append(order.map { voices[$0] })
-            requests.append(textRequest(Prompts.overton(item: item, comments: shown.last!.map(\.comment.text)),
-                                        item: item, purpose: Method.overton.rawValue))
-        }
-        let answers = try await base.respond(to: requests)
-        return items.indices.map { index in
-            var synthesis = record(items[index], .overton, text: answers[index].response.text, callKeys: [answers[index].key])
-            synthesis.passages = shown[index].map(\.community.name)
-            return Output(synthesis: synthesis, distributions: [])
+    private func overton(_ item: Item) throws -> Job {
+        let voices = try poolComments(item)
+        let order = config.debias.passages == .shuffled
+            ? Rotations.seededPermutation(count: voices.count, seed: seed(item, "overton.passages"))
+            : Array(voices.indices)
+        let shown = order.map { voices[$0] }
+        let request = textRequest(Prompts.overton(item: item, comments: shown.map(\.comment.text)),
+                                  item: item, purpose: Method.overton.rawValue)
+        return Job(requests: [request]) { answers in
+            var synthesis = record(item, .overton, text: answers[0].response.text, callKeys: [answers[0].key])
+            synthesis.passages = shown.map(\.community.name)
+            return .done(Output(synthesis: synthesis, distributions: []))
         }
     }
 
     /// Vanilla and prompting: the item alone, as text or as a multiple-choice read in every
     /// rotation of its options.
-    private func direct(_ method: Method, _ items: [Item]) async throws -> [Output] {
+    private func direct(_ method: Method, _ item: Item) -> Job {
         var batch = RequestBatch()
-        var plans: [Answer] = []
-        for item in items {
-            let population = item.population.flatMap(config.population(named:))
-            let prompt: ([Int]) -> [ChatMessage] = method == .vanilla
-                ? { Prompts.vanilla(item: item, order: $0) }
-                : { Prompts.prompting(item: item, population: population, order: $0) }
-            plans.append(answerPlan(item, purpose: method.rawValue, into: &batch, prompt: prompt))
-        }
-        let answers = try await base.respond(to: batch.requests)
-        return zip(items, plans).map { item, plan in answered(item, method, plan, answers, callKeys: []) }
+        let population = item.population.flatMap(config.population(named:))
+        let prompt: ([Int]) -> [ChatMessage] = method == .vanilla
+            ? { Prompts.vanilla(item: item, order: $0) }
+            : { Prompts.prompting(item: item, population: population, order: $0) }
+        let plan = answerPlan(item, purpose: method.rawValue, into: &batch, prompt: prompt)
+        return Job(requests: batch.requests) { answers in .done(answered(item, method, plan, answers, callKeys: [])) }
     }
 
     /// Steerable and MoE: the base model picks a comment (steerable: the one reflecting the
     /// attribute; MoE: the expert community, from labels and descriptions alone), then answers
     /// with that comment as a helping passage.
-    private func selectThenAnswer(_ method: Method, _ items: [Item]) async throws -> [Output] {
-        let voices = try items.map(poolComments)
+    private func selectThenAnswer(_ method: Method, _ item: Item) throws -> Job {
+        let voices = try poolComments(item)
         var selectionBatch = RequestBatch()
-        let selections = zip(items, voices).map { item, voices in
-            selectionPlan(method, item, voices, into: &selectionBatch)
-        }
-        let selectionAnswers = try await base.respond(to: selectionBatch.requests)
-
-        var answerBatch = RequestBatch()
-        var chosen: [(voice: Voice, selection: SelectionReading, keys: [String])] = []
-        var plans: [Answer] = []
-        for (index, item) in items.enumerated() {
-            let replies = Array(selectionAnswers[selections[index].range])
-            let selection = readSelection(method, item, voices[index], selections[index], replies)
-            let voice = voices[index][selection.choice.index]
-            chosen.append((voice, selection, replies.map(\.key)))
-            plans.append(answerPlan(item, purpose: "\(method.rawValue).answer", into: &answerBatch) { order in
+        let selection = selectionPlan(method, item, voices, into: &selectionBatch)
+        return Job(requests: selectionBatch.requests) { replies in
+            let reading = readSelection(method, item, voices, selection, replies)
+            let voice = voices[reading.choice.index]
+            var answerBatch = RequestBatch()
+            let plan = answerPlan(item, purpose: "\(method.rawValue).answer", into: &answerBatch) { order in
                 order.isEmpty ? Prompts.answerWithPassage(item: item, passage: voice.comment.text)
                     : Prompts.choiceWithPassage(item: item, passage: voice.comment.text, order: order)
+            }
+            return .next(Job(requests: answerBatch.requests) { answers in
+                var output = answered(item, method, plan, answers, callKeys: replies.map(\.key))
+                output.synthesis.selectedCommunity = voice.community.name
+                output.synthesis.selectionParsed = reading.method != .fallback
+                output.synthesis.selectionReply = reading.firstReply
+                output.synthesis.selectionMethod = reading.method
+                output.synthesis.selectionJSON = reading.json
+                output.synthesis.passages = [voice.community.name]
+                return .done(output)
             })
-        }
-        let answers = try await base.respond(to: answerBatch.requests)
-
-        return items.indices.map { index in
-            let (voice, selection, keys) = chosen[index]
-            var output = answered(items[index], method, plans[index], answers, callKeys: keys)
-            output.synthesis.selectedCommunity = voice.community.name
-            output.synthesis.selectionParsed = selection.method != .fallback
-            output.synthesis.selectionReply = selection.firstReply
-            output.synthesis.selectionMethod = selection.method
-            output.synthesis.selectionJSON = selection.json
-            output.synthesis.passages = [voice.community.name]
-            return output
         }
     }
 
@@ -187,39 +161,32 @@ struct Synthesizer {
     /// rotation of the options), mixed with the item's population weights (uniform when the
     /// item names no population). Stores every community's distribution and the mix
     /// (community ""), whose rotations are the per-rotation mixes.
-    private func distributional(_ items: [Item]) async throws -> [Output] {
-        let voices = try items.map(poolComments)
+    private func distributional(_ item: Item) throws -> Job {
+        let voices = try poolComments(item)
         var batch = RequestBatch()
-        var plans: [[Answer]] = []
-        for (index, item) in items.enumerated() {
-            plans.append(voices[index].map { voice in
-                answerPlan(item, purpose: "distributional/\(voice.community.name)", into: &batch) { order in
-                    Prompts.choiceWithPassage(item: item, passage: voice.comment.text, order: order)
-                }
-            })
+        let plans = voices.map { voice in
+            answerPlan(item, purpose: "distributional/\(voice.community.name)", into: &batch) { order in
+                Prompts.choiceWithPassage(item: item, passage: voice.comment.text, order: order)
+            }
         }
-        let answers = try await base.respond(to: batch.requests)
-
-        var outputs: [Output] = []
-        for (index, item) in items.enumerated() {
+        return Job(requests: batch.requests) { answers in
             let population = item.population.flatMap(config.population(named:))
-            let raw = voices[index].map { population?.weight(of: $0.community.name) ?? 1 }
+            let raw = voices.map { population?.weight(of: $0.community.name) ?? 1 }
             let sum = raw.reduce(0, +)
             let weights = raw.map { sum > 0 ? $0 / sum : 1 / Double(raw.count) }
-            let readings = plans[index].map { readChoice($0, answers, optionCount: item.options.count) }
-            var rows = zip(voices[index], zip(readings, weights)).map { voice, part in
+            let readings = plans.map { readChoice($0, answers, optionCount: item.options.count) }
+            var rows = zip(voices, zip(readings, weights)).map { voice, part in
                 distributionRecord(item, .distributional, community: voice.community.name, part.0, weight: part.1)
             }
             let mixed = ChoiceReading.mix(readings, weights: weights)
             rows.append(distributionRecord(item, .distributional, community: "", mixed, weight: 1))
             let choice = Choice.make(mixed.final.probabilities, seed: seed(item, "distributional.tie"))
             var synthesis = record(item, .distributional, text: optionText(item, choice.index),
-                                   callKeys: plans[index].flatMap { $0.range.map { answers[$0].key } })
+                                   callKeys: plans.flatMap { $0.range.map { answers[$0].key } })
             synthesis.answerOption = choice.index
             synthesis.answerTieJSON = tieJSON(choice)
-            outputs.append(Output(synthesis: synthesis, distributions: rows))
+            return .done(Output(synthesis: synthesis, distributions: rows))
         }
-        return outputs
     }
 
     // MARK: parts
@@ -315,8 +282,7 @@ struct Synthesizer {
     }
 }
 
-/// Requests gathered from several items and answered in one call to the archive; each item
-/// keeps the range of its own.
+/// The requests of one job; each answer or selection keeps the range of its own.
 struct RequestBatch {
     private(set) var requests: [ModelRequest] = []
 
