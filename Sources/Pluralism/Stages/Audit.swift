@@ -52,6 +52,7 @@ extension Stages {
         progress.advance(by: 0)
         var written = 0
         for batch in pending.chunked(options.batchSize) {
+            try options.stop.check()
             var rows: [AuditRecord] = []
             for synthesis in batch { rows += try await auditor.audit(synthesis) }
             try corpus.insertAudits(rows)

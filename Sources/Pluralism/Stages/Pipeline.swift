@@ -16,8 +16,8 @@ public enum Pipeline {
         public var seconds: Double
     }
 
-    /// Runs every stage. The run's status is `finished` when all stages complete and `failed`
-    /// when one throws (the error is rethrown; finished batches stay stored, so running again
+    /// Runs every stage. The run's status is `finished` when all stages complete, `interrupted`
+    /// when the context's stop signal ended it, and `failed` when one throws (the error is rethrown; finished batches stay stored, so running again
     /// resumes).
     public static func run(_ context: StageContext) async throws -> Summary {
         let started = Date()
@@ -30,7 +30,7 @@ public enum Pipeline {
             reports.append(try await Stages.audit(context))
             try context.corpus.setRunStatus(id: context.runID, status: .finished)
         } catch {
-            try? context.corpus.setRunStatus(id: context.runID, status: .failed)
+            try? context.corpus.setRunStatus(id: context.runID, status: error is RunStopped ? .interrupted : .failed)
             throw error
         }
         return Summary(

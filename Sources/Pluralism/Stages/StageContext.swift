@@ -10,11 +10,15 @@ public struct StageOptions: Sendable {
     public var batchSize: Int
     /// No progress lines on stderr.
     public var quiet: Bool
+    /// Set by a signal handler; stages stop between units of work once it is (shared by
+    /// every copy of these options).
+    public var stop: StopSignal
 
-    public init(replayOnly: Bool = false, batchSize: Int = 8, quiet: Bool = true) {
+    public init(replayOnly: Bool = false, batchSize: Int = 8, quiet: Bool = true, stop: StopSignal = StopSignal()) {
         self.replayOnly = replayOnly
         self.batchSize = max(1, batchSize)
         self.quiet = quiet
+        self.stop = stop
     }
 }
 
@@ -67,6 +71,9 @@ public final class StageContext: @unchecked Sendable {
     }
 
     public var config: RunConfig { inputs.config }
+
+    /// The run-wide stop request: check it between units of work (`try stop.check()`).
+    public var stop: StopSignal { options.stop }
 
     /// The archive in front of the model a spec names.
     public func archivedModel(for spec: ModelSpec) throws -> ArchivedModel {

@@ -68,6 +68,7 @@ public enum Stages {
         for group in groupedPreservingOrder(pending, by: { $0.community.model }) {
             let model = try context.archivedModel(for: group.key)
             for batch in group.members.chunked(context.options.batchSize) {
+                try context.stop.check()
                 let requests = batch.map { task in
                     var decoding = task.community.decoding
                     decoding.seed = CallSeed.derive(runSeed: config.seed, itemID: task.item.id,

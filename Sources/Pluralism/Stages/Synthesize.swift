@@ -50,6 +50,7 @@ extension Stages {
             defer { progress.finish() }
             for (method, items) in pending {
                 for batch in items.chunked(context.options.batchSize) {
+                    try context.stop.check()
                     let outputs = try await synthesizer.synthesize(method, batch)
                     try corpus.transaction {
                         for output in outputs {
