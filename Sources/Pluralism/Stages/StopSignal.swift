@@ -40,7 +40,7 @@ public final class StopSignal: @unchecked Sendable {
 
 /// A run stopped on request after committing every finished unit of work; running the same
 /// command again resumes it.
-public struct RunStopped: Error, CustomStringConvertible, Sendable {
+public struct RunStopped: Error, CustomStringConvertible, Sendable, Equatable {
     public var reason: StopSignal.Reason
 
     public var description: String { "stopped by \(reason.signalName); everything finished before it is stored" }
