@@ -160,26 +160,16 @@ enum Schema {
 
             ALTER TABLE distribution ADD COLUMN rotations_json TEXT NOT NULL DEFAULT '[]';
             """),
-        // SQLite cannot alter a CHECK constraint: the table is rebuilt. With
-        // legacy_alter_table the rename leaves the other tables' `REFERENCES run(id)` naming
-        // `run`, which the new table then is.
+        // SQLite cannot alter a CHECK constraint. Widening one changes nothing stored, so
+        // the table's definition is edited in place (SQLite's documented procedure for
+        // loosening a constraint; a rebuild would break the other tables' references to
+        // `run`), then the schema is reloaded.
         Migration(version: 4, summary: "run status 'interrupted' (a run stopped by Ctrl-C or SIGTERM)", sql: """
-            PRAGMA legacy_alter_table = ON;
-            ALTER TABLE run RENAME TO run_before_4;
-            CREATE TABLE run (
-                id                TEXT NOT NULL PRIMARY KEY,
-                name              TEXT NOT NULL,
-                config_json       TEXT NOT NULL,
-                input_hashes_json TEXT NOT NULL,
-                tool_version      TEXT NOT NULL,
-                seed              TEXT NOT NULL,
-                status            TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed', 'interrupted')),
-                created_at        TEXT NOT NULL
-            );
-            INSERT INTO run (id, name, config_json, input_hashes_json, tool_version, seed, status, created_at)
-                SELECT id, name, config_json, input_hashes_json, tool_version, seed, status, created_at FROM run_before_4;
-            DROP TABLE run_before_4;
-            PRAGMA legacy_alter_table = OFF;
+            PRAGMA writable_schema = ON;
+            UPDATE sqlite_schema
+               SET sql = replace(sql, '(''running'', ''finished'', ''failed'')', '(''running'', ''finished'', ''failed'', ''interrupted'')')
+             WHERE type = 'table' AND name = 'run';
+            PRAGMA writable_schema = RESET;
             """),
     ]
 }

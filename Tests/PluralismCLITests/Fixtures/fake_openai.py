@@ -44,7 +44,7 @@ class Handler(BaseHTTPRequestHandler):
             choice["message"] = {"role": "assistant", "content": best["token"]}
             choice["logprobs"] = {"content": [{"token": best["token"], "logprob": best["logprob"], "top_logprobs": alternatives}]}
         else:
-            words = [WORDS[(seed >> (3 * i)) % len(WORDS)] for i in range(6)]
+            words = [WORDS[(seed >> (3 * i)) % len(WORDS)] for i in range(5)]
             text = "We care about %s and %s. %s matters to %s, as does %s. Ref %s." % (*words, digest[:6])
             choice["message"] = {"role": "assistant", "content": text[0].upper() + text[1:]}
         reply = json.dumps({"id": digest[:12], "object": "chat.completion", "model": request.get("model", ""),
