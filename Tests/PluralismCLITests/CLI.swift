@@ -28,8 +28,26 @@ enum CLI {
 
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
 
-    /// Starts the binary; the caller waits.
-    static func start(_ arguments: [String], in folder: String, environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
+    /// A started binary, its output going to files (no pipes to drain, no threads).
+    struct Running {
+        let process: Process
+        let stdout: String
+        let stderr: String
+
+        /// Waits for the exit and reads the output.
+        func finish() -> Result {
+            process.waitUntilExit()
+            let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+            defer {
+                try? FileManager.default.removeItem(atPath: stdout)
+                try? FileManager.default.removeItem(atPath: stderr)
+            }
+            return Result(status: process.terminationStatus, stdout: read(stdout), stderr: read(stderr))
+        }
+    }
+
+    /// Starts the binary; the caller finishes it.
+    static func start(_ arguments: [String], in folder: String, environment: [String: String] = [:]) throws -> Running {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -38,33 +56,21 @@ enum CLI {
         env["PLURALISM_MODEL_DIR"] = folder + "/no-models"  // never the real cache unless a test says so
         for (key, value) in environment { env[key] = value }
         process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
+        let base = (NSTemporaryDirectory() as NSString).appendingPathComponent("pluralism-cli-output-\(UUID().uuidString)")
+        let stdout = base + ".out", stderr = base + ".err"
+        _ = FileManager.default.createFile(atPath: stdout, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderr, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: stdout)
+        process.standardError = FileHandle(forWritingAtPath: stderr)
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        return (process, out, err)
+        return Running(process: process, stdout: stdout, stderr: stderr)
     }
 
     /// Runs the binary to the end.
     @discardableResult
     static func run(_ arguments: [String], in folder: String, environment: [String: String] = [:]) throws -> Result {
-        let (process, out, err) = try start(arguments, in: folder, environment: environment)
-        return finish(process, out, err)
-    }
-
-    static func finish(_ process: Process, _ out: Pipe, _ err: Pipe) -> Result {
-        // Read both pipes before waiting: a full pipe would block the child.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var stdout = Data(), stderr = Data()
-        group.enter()
-        DispatchQueue.global().async { stdout = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter()
-        DispatchQueue.global().async { stderr = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.wait()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+        try start(arguments, in: folder, environment: environment).finish()
     }
 }
 
@@ -114,21 +120,21 @@ final class ScriptedServer {
 
     init(in scratch: Scratch, delay: Double = 0) throws {
         log = scratch.file("requests-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let portFile = scratch.file("port-\(UUID().uuidString)")
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", CLI.fixtures + "/fake_openai.py", log, String(delay)]
-        let out = Pipe()
-        process.standardOutput = out
+        process.arguments = ["python3", CLI.fixtures + "/fake_openai.py", log, String(delay), portFile]
+        process.standardOutput = FileHandle.nullDevice
         try process.run()
-        var line = Data()
-        while true {
-            let byte = out.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data([0x0A]) { break }
-            line += byte
+        let deadline = Date().addingTimeInterval(30)
+        var port: Int?
+        while port == nil && Date() < deadline && process.isRunning {
+            port = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0) }
+            if port == nil { usleep(20_000) }
         }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
-            process.terminate()
+        guard let port else {
+            if process.isRunning { process.terminate() }
             throw ServerError(message: "the scripted server did not start")
         }
         self.port = port

@@ -6,7 +6,7 @@ import Glibc
 
 /// Reading corpora: read-only commands leave nothing beside the file, pinned digest and
 /// export of a fixed corpus, and an export that replaces its target only when complete.
-@Suite struct CorpusAccessTests {
+@Suite(.serialized) struct CorpusAccessTests {
     /// The digest and first export line of `GoldenCorpus`. They change only when the corpus
     /// format or the export record changes; update them deliberately (and the docs with them).
     static let goldenDigest = "GOLDEN_DIGEST"

@@ -5,8 +5,8 @@ import Glibc
 #endif
 
 /// The README's exit-status table, command by command, through the built binary.
-@Suite struct ExitStatusTests {
-    static let commandsWithHelp: [[String]] = [
+@Suite(.serialized) struct ExitStatusTests {
+    static let commandsWithHelp: [[String]] = [[],
         ["run"], ["ingest"], ["comment"], ["synthesize"], ["audit"], ["export"], ["report"], ["diff"],
         ["corpus", "digest"], ["corpus", "runs"], ["corpus", "bias"], ["generate"], ["embed"], ["models", "fetch"],
     ]

@@ -6,7 +6,7 @@ import Glibc
 
 /// Whole runs through the binary against the scripted model server: the default corpus
 /// path, replay without a server, Ctrl-C and SIGTERM then resume, two runs on one corpus.
-@Suite struct RunLifecycleTests {
+@Suite(.serialized) struct RunLifecycleTests {
     static func digest(_ corpus: String, in scratch: Scratch) throws -> String {
         let result = try CLI.run(["corpus", "digest", corpus], in: scratch.path)
         #expect(result.status == 0, "\(result.stderr)")
@@ -60,11 +60,11 @@ import Glibc
         let calls = slow.requests
         let before = calls
 
-        let (process, out, err) = try CLI.start(["run", "--config", "slow/run.json", "--corpus", "stopped.sqlite", "--no-report", "--quiet"],
+        let running = try CLI.start(["run", "--config", "slow/run.json", "--corpus", "stopped.sqlite", "--no-report", "--quiet"],
                                                 in: scratch.path)
         try Self.waitForRequests(slow, atLeast: before + 4)
-        kill(process.processIdentifier, signal)
-        let stopped = CLI.finish(process, out, err)
+        kill(running.process.processIdentifier, signal)
+        let stopped = running.finish()
         #expect(stopped.status == expected, "\(stopped.stderr)")
         #expect(stopped.stderr.contains("resume with: pluralism run --config slow/run.json --corpus stopped.sqlite"))
         #expect(try Self.status("stopped.sqlite", in: scratch) == "interrupted")
@@ -83,13 +83,13 @@ import Glibc
         defer { scratch.remove() }
         let server = try ScriptedServer(in: scratch, delay: 0.3)
         try server.writeConfig(into: scratch)
-        let (process, out, err) = try CLI.start(["run", "--config", "inputs/run.json", "--corpus", "c.sqlite", "--no-report", "--quiet"],
+        let running = try CLI.start(["run", "--config", "inputs/run.json", "--corpus", "c.sqlite", "--no-report", "--quiet"],
                                                 in: scratch.path)
         try Self.waitForRequests(server, atLeast: 3)
-        kill(process.processIdentifier, SIGINT)
+        kill(running.process.processIdentifier, SIGINT)
         usleep(50_000)
-        kill(process.processIdentifier, SIGINT)
-        let stopped = CLI.finish(process, out, err)
+        kill(running.process.processIdentifier, SIGINT)
+        let stopped = running.finish()
         #expect(stopped.status == 130)
         #expect(stopped.stderr.contains("stopping at once"))
         let resumed = try CLI.run(["run", "--config", "inputs/run.json", "--corpus", "c.sqlite", "--no-report", "--quiet"], in: scratch.path)
@@ -111,9 +111,9 @@ import Glibc
         let first = try CLI.start(arguments, in: scratch.path)
         try Self.waitForRequests(server, atLeast: calls + 1)
         let second = try CLI.start(arguments, in: scratch.path)
-        let results = [CLI.finish(first.0, first.1, first.2), CLI.finish(second.0, second.1, second.2)]
+        let results = [first.finish(), second.finish()]
         #expect(results.map(\.status) == [0, 0], "\(results.map(\.stderr))")
-        #expect(results[1].stderr.contains("is being written by pluralism process \(first.0.processIdentifier)"))
+        #expect(results[1].stderr.contains("is being written by pluralism process \(first.process.processIdentifier)"))
         #expect(server.requests - calls == calls, "every call made once")
         #expect(results[1].stdout.contains("model calls: 0 fresh"))
         #expect(try Self.digest("shared.sqlite", in: scratch) == digest)

@@ -5,18 +5,21 @@ Every reply is a function of the request's messages alone (sha256), so two runs 
 it are reproducible and comparable by digest. Log-probability requests get the letters
 A-F and yes/no as alternatives, with hash-derived values.
 
-usage: fake_openai.py LOG_FILE [DELAY_SECONDS]
-Prints the port on the first line of stdout; appends one line per request to LOG_FILE.
+usage: fake_openai.py LOG_FILE DELAY_SECONDS PORT_FILE
+Writes its port to PORT_FILE (by rename, so a reader never sees half of it); appends one
+line per request to LOG_FILE.
 """
 import hashlib
 import json
+import os
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOG = sys.argv[1]
-DELAY = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
+DELAY = float(sys.argv[2])
+PORT_FILE = sys.argv[3]
 LOCK = threading.Lock()
 WORDS = ["people", "fairness", "tradition", "freedom", "care", "duty", "trust", "change"]
 
@@ -58,5 +61,7 @@ class Handler(BaseHTTPRequestHandler):
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
-print(server.server_address[1], flush=True)
+with open(PORT_FILE + ".partial", "w") as port:
+    port.write(str(server.server_address[1]))
+os.rename(PORT_FILE + ".partial", PORT_FILE)
 server.serve_forever()
