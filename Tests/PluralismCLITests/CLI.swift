@@ -30,41 +30,32 @@ enum CLI {
 
     /// A started binary, its output going to files (no pipes to drain, no threads).
     struct Running {
-        let process: Process
+        let child: Child
         let stdout: String
         let stderr: String
 
+        var pid: pid_t { child.pid }
+
         /// Waits for the exit and reads the output.
         func finish() -> Result {
-            process.waitUntilExit()
+            let status = child.wait()
             let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
             defer {
                 try? FileManager.default.removeItem(atPath: stdout)
                 try? FileManager.default.removeItem(atPath: stderr)
             }
-            return Result(status: process.terminationStatus, stdout: read(stdout), stderr: read(stderr))
+            return Result(status: status, stdout: read(stdout), stderr: read(stderr))
         }
     }
 
     /// Starts the binary; the caller finishes it.
     static func start(_ arguments: [String], in folder: String, environment: [String: String] = [:]) throws -> Running {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: folder)
         var env = ProcessInfo.processInfo.environment
         env["PLURALISM_MODEL_DIR"] = folder + "/no-models"  // never the real cache unless a test says so
         for (key, value) in environment { env[key] = value }
-        process.environment = env
         let base = (NSTemporaryDirectory() as NSString).appendingPathComponent("pluralism-cli-output-\(UUID().uuidString)")
-        let stdout = base + ".out", stderr = base + ".err"
-        _ = FileManager.default.createFile(atPath: stdout, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderr, contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: stdout)
-        process.standardError = FileHandle(forWritingAtPath: stderr)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        return Running(process: process, stdout: stdout, stderr: stderr)
+        let child = try Child.spawn(binary, arguments, in: folder, environment: env, stdout: base + ".out", stderr: base + ".err")
+        return Running(child: child, stdout: base + ".out", stderr: base + ".err")
     }
 
     /// Runs the binary to the end.
@@ -114,27 +105,27 @@ struct Scratch {
 /// The scripted OpenAI-compatible server (`Fixtures/fake_openai.py`) on a loopback port,
 /// and a copy of the fixture config pointing at it.
 final class ScriptedServer {
-    let process: Process
+    let child: Child
     let port: Int
     let log: String
+    private var stopped = false
 
     init(in scratch: Scratch, delay: Double = 0) throws {
         log = scratch.file("requests-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let portFile = scratch.file("port-\(UUID().uuidString)")
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", CLI.fixtures + "/fake_openai.py", log, String(delay), portFile]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        child = try Child.spawn("/usr/bin/env", ["python3", CLI.fixtures + "/fake_openai.py", log, String(delay), portFile],
+                                in: scratch.path, environment: ProcessInfo.processInfo.environment,
+                                stdout: "/dev/null", stderr: scratch.file("server-\(UUID().uuidString).err"))
         let deadline = Date().addingTimeInterval(30)
         var port: Int?
-        while port == nil && Date() < deadline && process.isRunning {
+        while port == nil && Date() < deadline {
             port = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0) }
             if port == nil { usleep(20_000) }
         }
         guard let port else {
-            if process.isRunning { process.terminate() }
+            kill(child.pid, SIGKILL)
+            _ = child.wait()
             throw ServerError(message: "the scripted server did not start")
         }
         self.port = port
@@ -143,10 +134,10 @@ final class ScriptedServer {
     deinit { stop() }
 
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        guard !stopped else { return }
+        stopped = true
+        kill(child.pid, SIGKILL)
+        _ = child.wait()
     }
 
     /// Requests answered so far.
@@ -166,4 +157,52 @@ final class ScriptedServer {
     }
 
     struct ServerError: Error { var message: String }
+}
+
+/// A child process started with posix_spawn and reaped with waitpid: nothing of
+/// Foundation's run-loop machinery, which can hang when many tests wait at once.
+struct Child {
+    let pid: pid_t
+
+    static func spawn(_ program: String, _ arguments: [String], in folder: String, environment: [String: String],
+                      stdout: String, stderr: String) throws -> Child {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // The shell changes folder and execs the program, so the pid is the program's own.
+        let argv = (["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", folder, program] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        // The test runner's threads may block signals; the child starts with none blocked
+        // and every signal at its default (a test sends SIGINT and SIGTERM).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var pid: pid_t = 0
+        let code = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)
+        guard code == 0 else { throw SpawnError(program: program, code: code) }
+        return Child(pid: pid)
+    }
+
+    /// Waits for the exit; the exit status, or 128 + the signal that ended it.
+    func wait() -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let signal = status & 0x7F
+        return signal == 0 ? (status >> 8) & 0xFF : 128 + signal
+    }
+
+    struct SpawnError: Error { var program: String; var code: Int32 }
 }

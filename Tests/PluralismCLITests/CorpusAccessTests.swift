@@ -9,8 +9,9 @@ import Glibc
 @Suite(.serialized) struct CorpusAccessTests {
     /// The digest and first export line of `GoldenCorpus`. They change only when the corpus
     /// format or the export record changes; update them deliberately (and the docs with them).
-    static let goldenDigest = "GOLDEN_DIGEST"
-    static let goldenExportLine = #"GOLDEN_EXPORT"#
+    static let goldenDigest = "9cb6624650e97446be7c3f6ae317f25631f277c6260a0dd1fb1f1e1c177a7793"
+    static let goldenExportLine =
+        #"{"comments":[{"call":"8700f42bfe2cf57f25909e2235d32ec554a7ecff5a83f0e2252d39c7295c92d0","community":"north","sample_index":0,"text":"Give it back: it is theirs."},{"call":"bf9cd280765ef7293bae1036bd52c702002ad4461311eb4695377c8f1b5bb38b","community":"south","sample_index":0,"text":"Hand it to the police."}],"item":{"id":"o1","mode":"overton","text":"Returning a lost wallet."},"pool":"people","run":"golden-run","source":{"file":"questions.jsonl","line":1},"syntheses":{"overton":{"calls":["395ee7d14625c4c1c46c7c9bc6a0b6a7de0c73193023d2009c30b3461bb4a425"],"text":"Return it, yourself or through the police."}}}"#
 
     @Test func theFixedCorpusHasItsPinnedDigestAndExport() throws {
         let scratch = try Scratch()

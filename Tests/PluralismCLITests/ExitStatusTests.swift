@@ -64,7 +64,8 @@ import Glibc
         let result = try CLI.run(["run", "--config", config, "--quiet"], in: scratch.path)
         #expect(result.status == 65)
         #expect(result.stderr.contains("inputs/run.json:2: name: invalid run name \"../../escape\""))
-        #expect(scratch.listing().filter { !$0.hasPrefix("requests-") } == ["inputs"], "nothing written")
+        #expect(scratch.listing().filter { name in !["requests-", "port-", "server-"].contains { name.hasPrefix($0) } } == ["inputs"],
+                "nothing written")
         #expect(server.requests == 0)
     }
 
@@ -183,6 +184,7 @@ import Glibc
         let result = try CLI.run(["run", "--config", CLI.repositoryRoot + "/inputs/run.json", "--corpus", scratch.file("c.sqlite"),
                                   "--replay-only", "--no-report", "--quiet"], in: scratch.path)
         #expect(result.status == 69)
-        #expect(result.stderr.contains("--replay-only") || result.stderr.contains("pluralism models fetch"), "\(result.stderr)")
+        #expect(result.stderr.contains("replay-only: 8 call(s) to embedded"), "\(result.stderr)")
+        #expect(!result.stderr.contains("not found at"), "a replay-only run never looks for the model file")
     }
 }

@@ -63,7 +63,7 @@ import Glibc
         let running = try CLI.start(["run", "--config", "slow/run.json", "--corpus", "stopped.sqlite", "--no-report", "--quiet"],
                                                 in: scratch.path)
         try Self.waitForRequests(slow, atLeast: before + 4)
-        kill(running.process.processIdentifier, signal)
+        kill(running.pid, signal)
         let stopped = running.finish()
         #expect(stopped.status == expected, "\(stopped.stderr)")
         #expect(stopped.stderr.contains("resume with: pluralism run --config slow/run.json --corpus stopped.sqlite"))
@@ -86,9 +86,9 @@ import Glibc
         let running = try CLI.start(["run", "--config", "inputs/run.json", "--corpus", "c.sqlite", "--no-report", "--quiet"],
                                                 in: scratch.path)
         try Self.waitForRequests(server, atLeast: 3)
-        kill(running.process.processIdentifier, SIGINT)
+        kill(running.pid, SIGINT)
         usleep(50_000)
-        kill(running.process.processIdentifier, SIGINT)
+        kill(running.pid, SIGINT)
         let stopped = running.finish()
         #expect(stopped.status == 130)
         #expect(stopped.stderr.contains("stopping at once"))
@@ -113,7 +113,7 @@ import Glibc
         let second = try CLI.start(arguments, in: scratch.path)
         let results = [first.finish(), second.finish()]
         #expect(results.map(\.status) == [0, 0], "\(results.map(\.stderr))")
-        #expect(results[1].stderr.contains("is being written by pluralism process \(first.process.processIdentifier)"))
+        #expect(results[1].stderr.contains("is being written by pluralism process \(first.pid)"))
         #expect(server.requests - calls == calls, "every call made once")
         #expect(results[1].stdout.contains("model calls: 0 fresh"))
         #expect(try Self.digest("shared.sqlite", in: scratch) == digest)
