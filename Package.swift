@@ -42,5 +42,8 @@ let package = Package(
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Corpus", "CLibXML2", "Pluralism"]),
         .testTarget(name: "PluralismTests", dependencies: ["Pluralism", "Corpus", "Inference"], exclude: ["Fixtures"]),
+        // Runs the built `pluralism` binary as a subprocess (depending on the executable
+        // target makes `swift test` build it first).
+        .testTarget(name: "PluralismCLITests", dependencies: ["PluralismCLI", "Corpus", "ContentHash"], exclude: ["Fixtures"]),
     ]
 )

@@ -3,6 +3,9 @@
 import CSQLite
 import ContentHash
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A corpus file: the runs, their items and communities, the comments and syntheses, and
 /// the archive of every model call, in one SQLite file readable with the `sqlite3` shell
@@ -17,49 +20,60 @@ public final class Corpus: @unchecked Sendable {
     /// The connection, for queries this API does not cover (reports, ad-hoc analysis).
     public let database: Database
 
-    private init(path: String, database: Database) {
+    /// The writer lock (exclusive) or the immutable reader's claim on it (shared), held
+    /// while the corpus is open.
+    private let lock: WriterLock.Handle?
+
+    private init(path: String, database: Database, lock: WriterLock.Handle?) {
         self.path = path
         self.database = database
+        self.lock = lock
     }
 
     /// Opens the corpus at `path`, creating it (and its parent folder) when missing and
     /// migrating an older schema; WAL journal, foreign keys enforced.
     ///
+    /// A writer holds the corpus's writer lock (`<path>-lock`) until it is closed: a second
+    /// process that opens the corpus to write waits for it, after `waiting` is told who
+    /// holds it, so two runs never interleave or call the same models twice.
+    ///
     /// With `readOnly`, the file must exist at the current schema version and is never
-    /// written (for digests and exports of a corpus another process may be writing).
+    /// written (for digests and exports of a corpus another process may be writing). When no
+    /// other process writes it, or its folder is read-only, it is opened as immutable: no
+    /// `-wal`/`-shm` file is created beside it, and read-only media work.
     ///
     /// A file that is not a corpus (not SQLite, corrupt, another program's database) or one
     /// written by a newer tool is refused with an error naming the path, and left unchanged.
-    public static func open(path: String, readOnly: Bool = false) throws -> Corpus {
-        try open(path: path, readOnly: readOnly, migrations: Schema.migrations)
+    public static func open(path: String, readOnly: Bool = false, waiting: (String) -> Void = { _ in }) throws -> Corpus {
+        try open(path: path, readOnly: readOnly, migrations: Schema.migrations, waiting: waiting)
     }
 
     /// `open` with a given list of migrations (the tests' way to exercise migrating).
-    static func open(path: String, readOnly: Bool, migrations: [Schema.Migration]) throws -> Corpus {
+    static func open(path: String, readOnly: Bool, migrations: [Schema.Migration],
+                     waiting: (String) -> Void = { _ in }) throws -> Corpus {
         let knownVersion = migrations.last?.version ?? 0
         let fileManager = FileManager.default
+        var access = Database.Access.readWrite
+        var readerClaim: WriterLock.Handle?
         if readOnly {
-            guard fileManager.fileExists(atPath: path) else {
-                throw CorpusError.cannotOpen(path: path, reason: "no such file")
-            }
+            if let problem = CorpusPath.readProblem(path) { throw problem }
+            (access, readerClaim) = readAccess(path)
         } else {
+            if let problem = CorpusPath.writeProblem(path) { throw problem }
             let parent = (path as NSString).deletingLastPathComponent
             if !parent.isEmpty && !fileManager.fileExists(atPath: parent) {
                 do {
                     try fileManager.createDirectory(atPath: parent, withIntermediateDirectories: true)
                 } catch {
-                    throw CorpusError.cannotOpen(path: path, reason: "cannot create folder \(parent): \(error.localizedDescription)")
+                    throw CorpusError.cannotCreate(path: path, reason: "cannot create the folder \(parent): \(error.localizedDescription)")
                 }
             }
         }
         let database: Database
         do {
-            database = try Database(path: path, readOnly: readOnly)
+            database = try Database(path: path, access: access)
         } catch let error as DatabaseError {
-            var isFolder: ObjCBool = false
-            let reason = fileManager.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue
-                ? "it is a folder" : String(cString: sqlite3_errstr(error.extendedCode))
-            throw CorpusError.cannotOpen(path: path, reason: reason)
+            throw CorpusError.cannotOpen(path: path, reason: String(cString: sqlite3_errstr(error.extendedCode)))
         }
 
         // Look before writing anything: the first read of the header is what tells a
@@ -70,7 +84,10 @@ public final class Corpus: @unchecked Sendable {
             applicationID = try database.fetchValue("PRAGMA application_id") ?? 0
             version = try database.fetchValue("PRAGMA user_version") ?? 0
         } catch let error as DatabaseError {
-            throw CorpusError.notACorpus(path: path, reason: "not a readable SQLite database (\(error.message))")
+            if error.isCorrupt {
+                throw CorpusError.notACorpus(path: path, reason: "not a readable SQLite database (\(error.message))")
+            }
+            throw CorpusError.cannotOpen(path: path, reason: error.message)
         }
         if applicationID != 0 && applicationID != Int(Schema.applicationID) {
             throw CorpusError.notACorpus(
@@ -87,15 +104,38 @@ public final class Corpus: @unchecked Sendable {
             if version < knownVersion {
                 throw CorpusError.olderSchema(path: path, version: version, supported: knownVersion)
             }
-        } else {
-            // WAL: readers (digest, export, reports) never block the writing stage and vice
-            // versa; synchronous=NORMAL is still safe against a crash or kill -9 of the process.
-            try database.executeScript("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
+            try database.executeScript("PRAGMA foreign_keys = ON")
+            return Corpus(path: path, database: database, lock: readerClaim)
         }
+        // The file is a corpus (or new): only now is anything created beside it.
+        let writerLock = try WriterLock.exclusive(corpus: path) { holder in
+            waiting("corpus \(path) is being written by \(holder); waiting for it to finish (Ctrl-C to give up)")
+        }
+        // WAL: readers (digest, export, reports) never block the writing stage and vice
+        // versa; synchronous=NORMAL is still safe against a crash or kill -9 of the process.
+        try database.executeScript("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
         try database.executeScript("PRAGMA foreign_keys = ON")
-        let corpus = Corpus(path: path, database: database)
-        if !readOnly { try corpus.migrate(migrations) }
+        let corpus = Corpus(path: path, database: database, lock: writerLock)
+        try corpus.migrate(migrations)
         return corpus
+    }
+
+    /// How a read-only command opens `path`: immutable (nothing created beside the file, no
+    /// locks) when no process writes it, holding the shared lock so none starts meanwhile,
+    /// or when its folder is read-only; else SQLite's read-only mode, which reads the
+    /// writer's `-wal` as it grows.
+    private static func readAccess(_ path: String) -> (Database.Access, WriterLock.Handle?) {
+        let folderIsWritable = Glibc.access(CorpusPath.folder(of: path), W_OK) == 0
+        if !folderIsWritable { return (.immutable, nil) }
+        if WriterLock.isHeldExclusively(corpus: path) { return (.readOnly, nil) }
+        let claim = WriterLock.sharedIfIdle(corpus: path)
+        let lockExists = FileManager.default.fileExists(atPath: WriterLock.lockPath(forCorpus: path))
+        let walExists = FileManager.default.fileExists(atPath: path + "-wal")
+        if let claim, !walExists { return (.immutable, claim) }
+        // A lock file without a claim: a writer is at work. No lock file and no -wal: the
+        // file was last written by something other than this tool, and is at rest.
+        if !lockExists && !walExists { return (.immutable, nil) }
+        return (.readOnly, claim)
     }
 
     /// The schema version this tool writes.

@@ -1,7 +1,15 @@
 /// Why a corpus could not be opened or a record could not be stored or read back.
 public enum CorpusError: Error, CustomStringConvertible, Sendable {
-    /// The file could not be opened at all (missing, a directory, no permission).
+    /// The file could not be opened (an I/O error, a lock that failed).
     case cannotOpen(path: String, reason: String)
+    /// No file at the path (for a command that only reads).
+    case missing(path: String)
+    /// There is something at the path, but it cannot be read as a corpus: a folder, a FIFO,
+    /// a file without read permission.
+    case unreadable(path: String, reason: String)
+    /// The corpus cannot be created or written there: an empty path, a folder, a parent
+    /// that cannot be created, no write permission.
+    case cannotCreate(path: String, reason: String)
     /// The file is not a pluralism corpus: not SQLite, corrupt, or another program's database.
     /// The tool leaves such a file untouched.
     case notACorpus(path: String, reason: String)
@@ -21,6 +29,13 @@ public enum CorpusError: Error, CustomStringConvertible, Sendable {
         switch self {
         case .cannotOpen(let path, let reason):
             "cannot open corpus \(path): \(reason)"
+        case .missing(let path):
+            "no corpus at \(path) (no such file); run `pluralism run` to create one, or pass --corpus"
+        case .unreadable(let path, let reason):
+            "cannot read corpus \(path): \(reason)"
+        case .cannotCreate(let path, let reason):
+            path.isEmpty ? "the corpus path is empty (an unset variable in `--corpus \"$VAR\"`?)"
+                : "cannot write corpus \(path): \(reason)"
         case .notACorpus(let path, let reason):
             "\(path) is not a pluralism corpus: \(reason) (the file was left unchanged)"
         case .newerSchema(let path, let version, let supported):

@@ -17,15 +17,32 @@ public final class Database: @unchecked Sendable {
     /// How many `transaction` calls are active on the lock-holding thread.
     private var transactionDepth = 0
 
+    /// How a connection may use its file.
+    public enum Access: Sendable {
+        /// Read and write, creating the file when missing.
+        case readWrite
+        /// Read only (`SQLITE_OPEN_READONLY`). On a WAL database SQLite may still create the
+        /// `-wal`/`-shm` files beside it.
+        case readOnly
+        /// Read only, and the file is promised not to change while open (`immutable=1`):
+        /// no locks, no `-wal`/`-shm` files, so it works on read-only media.
+        case immutable
+    }
+
     /// Opens (or, unless `readOnly`, creates) the database at `path`.
     ///
     /// - Parameter busyTimeout: how long a statement waits for another process's lock on
     ///   the file before failing with `SQLITE_BUSY` (two `pluralism` commands on one corpus).
-    public init(path: String, readOnly: Bool = false, busyTimeout: Duration = .seconds(10)) throws {
-        var flags = SQLITE_OPEN_NOMUTEX  // our lock serialises access
-        flags |= readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+    public convenience init(path: String, readOnly: Bool = false, busyTimeout: Duration = .seconds(10)) throws {
+        try self.init(path: path, access: readOnly ? .readOnly : .readWrite, busyTimeout: busyTimeout)
+    }
+
+    /// Opens the database at `path` with the given access (see `Access`).
+    public init(path: String, access: Access, busyTimeout: Duration = .seconds(10)) throws {
+        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI  // our lock serialises access
+        flags |= access == .readWrite ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) : SQLITE_OPEN_READONLY
         var handle: OpaquePointer?
-        let code = sqlite3_open_v2(path, &handle, flags, nil)
+        let code = sqlite3_open_v2(Database.uri(path: path, access: access), &handle, flags, nil)
         guard code == SQLITE_OK, let handle else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
             sqlite3_close_v2(handle)
@@ -36,6 +53,18 @@ public final class Database: @unchecked Sendable {
         sqlite3_busy_timeout(handle, Int32(clamping: milliseconds))
         self.path = path
         self.connection = handle
+    }
+
+    /// A `file:` URI for `path` (percent-encoded, so `?` or `#` in a name stays a name).
+    static func uri(path: String, access: Access) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "/-._~")
+        let encoded = path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path
+        switch access {
+        case .readWrite: return "file:\(encoded)"
+        case .readOnly: return "file:\(encoded)?mode=ro"
+        case .immutable: return "file:\(encoded)?mode=ro&immutable=1"
+        }
     }
 
     deinit {
@@ -65,7 +94,7 @@ public final class Database: @unchecked Sendable {
                 throw DatabaseError(
                     extendedCode: sqlite3_extended_errcode(connection),
                     message: message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(code)),
-                    sql: sql)
+                    sql: sql, path: path)
             }
         }
     }
@@ -187,6 +216,7 @@ public final class Database: @unchecked Sendable {
         // about this code (bind errors, for one, do not always set it).
         let message = (extended & 0xFF) == (code & 0xFF)
             ? String(cString: sqlite3_errmsg(connection)) : String(cString: sqlite3_errstr(code))
-        return DatabaseError(extendedCode: (extended & 0xFF) == (code & 0xFF) ? extended : code, message: message, sql: sql)
+        return DatabaseError(extendedCode: (extended & 0xFF) == (code & 0xFF) ? extended : code, message: message, sql: sql,
+                             path: path)
     }
 }

@@ -2,7 +2,9 @@ import Foundation
 
 /// The manifest of one run: what was asked for, with which inputs and which tool.
 public struct RunRecord: Sendable, Equatable {
-    public enum Status: String, Sendable, CaseIterable { case running, finished, failed }
+    /// `interrupted`: stopped by SIGINT or SIGTERM after committing what was done; running
+    /// the same command again resumes it.
+    public enum Status: String, Sendable, CaseIterable { case running, finished, failed, interrupted }
     public var id: String
     public var name: String
     /// The normalised run configuration (canonical JSON).

@@ -160,5 +160,16 @@ enum Schema {
 
             ALTER TABLE distribution ADD COLUMN rotations_json TEXT NOT NULL DEFAULT '[]';
             """),
+        // SQLite cannot alter a CHECK constraint. Widening one changes nothing stored, so
+        // the table's definition is edited in place (SQLite's documented procedure for
+        // loosening a constraint; a rebuild would break the other tables' references to
+        // `run`), then the schema is reloaded.
+        Migration(version: 4, summary: "run status 'interrupted' (a run stopped by Ctrl-C or SIGTERM)", sql: """
+            PRAGMA writable_schema = ON;
+            UPDATE sqlite_schema
+               SET sql = replace(sql, '(''running'', ''finished'', ''failed'')', '(''running'', ''finished'', ''failed'', ''interrupted'')')
+             WHERE type = 'table' AND name = 'run';
+            PRAGMA writable_schema = RESET;
+            """),
     ]
 }

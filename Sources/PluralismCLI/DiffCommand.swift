@@ -43,7 +43,7 @@ struct DiffCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the comparison as JSON instead of tables.")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("Per-item changes to print.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Per-item changes to print.", valueName: "n"))
     var top = 10
 
     @Option(name: .long, help: ArgumentHelp("Also write a one-page site with the comparison into this folder.", valueName: "dir"))
@@ -52,10 +52,10 @@ struct DiffCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The templates folder for --out (default: templates/).", valueName: "dir"))
     var templates: String?
 
-    @Option(name: .long, help: ArgumentHelp("Bootstrap resamples.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Bootstrap resamples.", valueName: "n"))
     var resamples = PairedBootstrap.defaultResamples
 
-    @Option(name: .long, help: ArgumentHelp("Bootstrap seed.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Bootstrap seed.", valueName: "n"))
     var seed: UInt64 = 0
 
     func validate() throws {

@@ -34,6 +34,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
+            if output != "-" { try OutputPath.checkFile(output, option: "--output") }
             let path = try corpus ?? CorpusLocation.defaultPath(runName: InputLoader.load(configPath: config).config.name)
             let corpus = try Corpus.open(path: path, readOnly: true)
             let run = try CorpusLocation.run(in: corpus, id: run)
@@ -45,19 +46,24 @@ struct ExportCommand: AsyncParsableCommand {
             // leaves a truncated file where a good one was.
             let partial = output + ".partial"
             guard FileManager.default.createFile(atPath: partial, contents: nil), let handle = FileHandle(forWritingAtPath: partial) else {
-                throw ExportFileError(path: output)
+                throw OutputPathError(option: "--output", path: output, reason: "cannot create \(partial)")
             }
             let count: Int
             do {
-                count = try Export.jsonl(corpus: corpus, runID: run.id) { handle.write(Data($0.utf8)) }
+                count = try Export.jsonl(corpus: corpus, runID: run.id) { try handle.write(contentsOf: Data($0.utf8)) }
+                try handle.synchronize()
                 try handle.close()
+            } catch let error as CocoaError {
+                try? FileManager.default.removeItem(atPath: partial)
+                throw ExportFileError(path: partial, reason: error.localizedDescription)
             } catch {
                 try? FileManager.default.removeItem(atPath: partial)
                 throw error
             }
             guard rename(partial, output) == 0 else {
+                let reason = String(cString: strerror(errno))
                 try? FileManager.default.removeItem(atPath: partial)
-                throw ExportFileError(path: output)
+                throw ExportFileError(path: output, reason: "cannot rename \(partial) into place: \(reason)")
             }
             note("wrote \(count) items of run \(run.id) to \(output)")
         } catch {
@@ -66,7 +72,10 @@ struct ExportCommand: AsyncParsableCommand {
     }
 }
 
+/// Writing the export failed midway (a full disk): exit 74; the partial file is removed
+/// and an earlier file at the target is left as it was.
 struct ExportFileError: Error, CustomStringConvertible {
     var path: String
-    var description: String { "cannot write \(path)" }
+    var reason: String
+    var description: String { "cannot write \(path): \(reason) (nothing was replaced)" }
 }

@@ -38,19 +38,19 @@ struct GenerateCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Use the prompt text as it is, without the chat template (special tokens like <|im_start|> are still recognised).")
     var raw = false
 
-    @Option(name: .long, help: ArgumentHelp("Stop after this many tokens.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Stop after this many tokens.", valueName: "n"))
     var maxTokens = 200
 
-    @Option(name: .long, help: ArgumentHelp("Sampling temperature; 0 is greedy.", valueName: "t"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Sampling temperature; 0 is greedy.", valueName: "t"))
     var temperature: Float = 0.7
 
-    @Option(name: .long, help: ArgumentHelp("Nucleus sampling: keep the most likely tokens up to this much probability (1 = off).", valueName: "p"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Nucleus sampling: keep the most likely tokens up to this much probability (1 = off).", valueName: "p"))
     var topP: Float = 1
 
-    @Option(name: .long, help: ArgumentHelp("Keep only the k most likely tokens (0 = off).", valueName: "k"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Keep only the k most likely tokens (0 = off).", valueName: "k"))
     var topK = 0
 
-    @Option(name: .long, help: ArgumentHelp("Random seed for sampling.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Random seed for sampling.", valueName: "n"))
     var seed: UInt64 = 0
 
     @Option(name: .long, help: ArgumentHelp("Alternatives to report per generated token (with --json).", valueName: "k"))

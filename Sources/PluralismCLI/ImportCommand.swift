@@ -73,9 +73,6 @@ struct ImportCommand: AsyncParsableCommand {
                 } else {
                     print(DatasetImport.configSnippet(file: out, pool: pool, summary: summary), terminator: "")
                 }
-            } catch let error as ImportOutputError {
-                note("error: \(error)")
-                throw ExitCode(ExitStatus.cannotWriteOutput)
             } catch {
                 throw ExitStatus.fail(error)
             }

@@ -15,6 +15,8 @@ struct PluralismCommand: AsyncParsableCommand {
         diff` compares two runs.
 
         Start with `pluralism models fetch`, then `pluralism run`.
+
+        \(ExitStatus.helpText)
         """,
         subcommands: [
             RunCommand.self,

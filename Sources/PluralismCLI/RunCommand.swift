@@ -46,6 +46,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
+            if !noReport { try OutputPath.checkFolder(site, option: "--site") }
             let (context, path) = try options.prepare(shard: shard)
             let summary = try await Pipeline.run(context)
             print("run \(summary.runID) (\(context.config.name)) finished in \(formatDuration(summary.seconds))")

@@ -18,16 +18,23 @@ struct RunOptions: ParsableArguments {
 
     @OptionGroup var execution: ExecutionOptions
 
+    func validate() throws {
+        if config.isEmpty { throw ValidationError("--config is empty (an unset variable in `--config \"$VAR\"`?)") }
+        if corpus?.isEmpty == true { throw ValidationError("--corpus is empty (an unset variable in `--corpus \"$VAR\"`?)") }
+    }
+
     /// Loads and validates the inputs (before any corpus is touched), opens the corpus and
     /// prepares a stage context whose models load on first use.
     func prepare(shard: Shard? = nil) throws -> (context: StageContext, corpusPath: String) {
+        let stop = Interruption.install()
         let inputs = try InputLoader.load(configPath: config)
         let path = corpus ?? CorpusLocation.defaultPath(runName: inputs.config.name)
-        let corpus = try Corpus.open(path: path)
+        let corpus = try Corpus.open(path: path, waiting: note)
         let loader = ModelLoader(modelDirectory: execution.modelDir, threads: execution.threads, replayOnly: replayOnly)
         let context = StageContext(
             inputs: inputs, corpus: corpus,
-            options: StageOptions(replayOnly: replayOnly, batchSize: execution.batchSize, quiet: execution.quiet, shard: shard),
+            options: StageOptions(replayOnly: replayOnly, batchSize: execution.batchSize, quiet: execution.quiet,
+                                  shard: shard, stop: stop),
             models: { try loader.model(for: $0) }, embedder: { try loader.sentenceEmbedder() })
         return (context, path)
     }
@@ -36,13 +43,15 @@ struct RunOptions: ParsableArguments {
 /// How stages execute: engine threads, where the model is, batch size, progress. Shared by
 /// the stage commands (through `RunOptions`) and `bench pipeline`.
 struct ExecutionOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Threads of the embedded engine (default: all cores). Results do not depend on it.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional,
+            help: ArgumentHelp("Threads of the embedded engine (default: all cores). Results do not depend on it.", valueName: "n"))
     var threads: Int?
 
     @Option(name: .long, help: ArgumentHelp("Where model files are (default: $PLURALISM_MODEL_DIR, else ~/.cache/pluralism/models).", valueName: "dir"))
     var modelDir: String?
 
-    @Option(name: .long, help: ArgumentHelp("Audited answers written per transaction (model calls are not chunked: each model takes as many at once as it can). Results do not depend on it.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional,
+            help: ArgumentHelp("Audited answers written per transaction (model calls are not chunked: each model takes as many at once as it can). Results do not depend on it.", valueName: "n"))
     var batchSize = 8
 
     @Flag(name: .long, help: "No progress on stderr.")
@@ -57,7 +66,8 @@ struct ExecutionOptions: ParsableArguments {
 /// Where the engine's models are and how many threads it uses, for the commands that load a
 /// model outside a run (`embed`, `bench audit`).
 struct EngineOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Threads of the engine (default: all cores). Results do not depend on it.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional,
+            help: ArgumentHelp("Threads of the engine (default: all cores). Results do not depend on it.", valueName: "n"))
     var threads: Int?
 
     @Option(name: .long, help: ArgumentHelp("Where model files are (default: $PLURALISM_MODEL_DIR, else ~/.cache/pluralism/models).", valueName: "dir"))
@@ -88,37 +98,56 @@ enum CorpusLocation {
     }
 }
 
-/// The exit codes every command documents, and the mapping from errors to them.
+/// The exit codes every command documents (sysexits.h), and the mapping from errors to
+/// them: a script or CI job reads the code to tell its own mistake from a broken file, a
+/// missing model or a full disk.
 enum ExitStatus {
     static let usage: Int32 = 64
-    static let invalidInputs: Int32 = 65
+    static let invalidData: Int32 = 65
+    static let noInput: Int32 = 66
     static let modelUnavailable: Int32 = 69
     static let internalError: Int32 = 70
-    static let corpusIO: Int32 = 74
-    static let cannotWriteOutput: Int32 = 73
+    static let cannotCreateOutput: Int32 = 73
+    static let ioError: Int32 = 74
 
     static let helpText = """
-    Exit status: 0 done; 64 usage error; 65 invalid inputs (each problem printed as \
-    file:line: field: message); 69 model unavailable (missing model file, unset API key, \
-    server failure, or a --replay-only call missing from the archive); 70 internal error; \
-    73 output (the report site cannot be written); 74 corpus I/O (cannot open, read or \
-    write the corpus file).
+    Exit status: 0 done; 64 usage (unknown flag, bad value, empty path); 65 invalid data \
+    (inputs, each problem printed as file:line: field: message; templates; a file that is \
+    not a corpus or has a newer schema; a damaged row); 66 no input (the corpus file is \
+    missing or unreadable); 69 model unavailable (missing model file, unset API key, \
+    server failure, a --replay-only call missing from the archive); 70 internal error (a \
+    bug); 73 cannot create output (a corpus, export file or report folder that cannot be \
+    written there); 74 I/O error (a read or write failed, a full disk); 130 / 143 stopped \
+    by Ctrl-C / SIGTERM after storing the finished work (run the same command to resume).
     """
 
     static func code(for error: Error) -> Int32 {
         switch error {
-        case is InputErrors: invalidInputs
+        case let stopped as RunStopped: stopped.reason.exitStatus
+        case let export as ExportError:
+            if case .unknownRun = export { usage } else { invalidData }
+        case is InputErrors, is TemplateErrors, is CorruptArchiveEntry: invalidData
+        case is ExportFileError: ioError
         case is ModelStoreError, is ModelUnavailable, is ModelCallError, is ServedModelChanged, is ArchiveMiss, is GGUFError, is EngineError,
              is SafetensorsError, is WordPieceError:
             modelUnavailable
-        case is CorpusError, is DatabaseError, is CorruptArchiveEntry: corpusIO
-        case is StageError, is ExportError, is RunSelectionError: usage
-        case is TemplateErrors: invalidInputs
+        case let corpus as CorpusError:
+            switch corpus {
+            case .cannotCreate(let path, _): path.isEmpty ? usage : cannotCreateOutput
+            case .missing, .unreadable: noInput
+            case .notACorpus, .newerSchema, .olderSchema, .invalidValue, .invalidRecord: invalidData
+            case .unknownRun: usage
+            case .cannotOpen: ioError
+            }
+        case let database as DatabaseError: database.isCorrupt ? invalidData : ioError
+        case is OutputPathError, is ImportOutputError: cannotCreateOutput
+        case let merge as CorpusMergeError:
+            if case .outputExists = merge { cannotCreateOutput } else { invalidData }
+        case is StageError, is RunSelectionError: usage
         case let site as SiteError:
             switch site {
-            case .missingTemplates: invalidInputs
-            case .notASite: usage
-            case .cannotWrite: cannotWriteOutput
+            case .missingTemplates: invalidData
+            case .notASite, .cannotWrite: cannotCreateOutput
             }
         default: internalError
         }
@@ -128,8 +157,16 @@ enum ExitStatus {
     /// help) pass through unchanged.
     static func fail(_ error: Error) -> Error {
         if error is ExitCode || error is ValidationError || error is CleanExit { return error }
+        if let stopped = error as? RunStopped {
+            note("interrupted: \(stopped); resume with: \(Interruption.commandLine)")
+            return ExitCode(stopped.reason.exitStatus)
+        }
+        let code = code(for: error)
         FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-        return ExitCode(code(for: error))
+        if code == internalError {
+            note("(exit 70: this is a bug in pluralism; please report it with the command you ran)")
+        }
+        return ExitCode(code)
     }
 }
 

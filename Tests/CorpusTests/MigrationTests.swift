@@ -43,13 +43,39 @@ import Testing
                 """)
         }
         let corpus = try Corpus.open(path: path)
-        #expect(try corpus.schemaVersion() == 3)
+        #expect(try corpus.schemaVersion() == Corpus.schemaVersion)
         #expect(try corpus.communities(runID: "r").map(\.label) == [""])
         let synthesis = try #require(try corpus.syntheses(runID: "r").first)
         #expect(synthesis.selectedCommunity == "c" && synthesis.selectionParsed == true)
         #expect(synthesis.selectionMethod == nil && synthesis.selectionJSON == nil && synthesis.passages == nil)
         #expect(synthesis.answerTieJSON == nil)
         #expect(try corpus.distributions(runID: "r").map(\.rotationsJSON) == ["[]"])
+    }
+
+    @Test func aVersion3CorpusAcceptsInterruptedRunsWithItsRowsAndReferencesIntact() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.file("corpus.sqlite")
+        let sample = SampleRun()
+        do {
+            let old = try Corpus.open(path: path, readOnly: false, migrations: Array(Schema.migrations.prefix(3)))
+            try sample.write(to: old)
+            #expect(throws: DatabaseError.self) { try old.setRunStatus(id: "run-1", status: .interrupted) }
+        }
+        let corpus = try Corpus.open(path: path)
+        #expect(try corpus.schemaVersion() == 4)
+        #expect(try corpus.runs() == [sample.run])
+        #expect(try corpus.comments(runID: "run-1") == sample.comments)
+        try corpus.setRunStatus(id: "run-1", status: .interrupted)
+        #expect(try corpus.run(id: "run-1")?.status == .interrupted)
+        // The other tables still refer to `run`, and enforce it.
+        let itemSQL = try corpus.database.fetchValue("SELECT sql FROM sqlite_schema WHERE name = 'item'", as: String.self) ?? ""
+        #expect(itemSQL.contains("REFERENCES run(id)"))
+        #expect(try corpus.database.fetchValue("PRAGMA integrity_check", as: String.self) == "ok")
+        #expect(try corpus.database.fetchValue("PRAGMA foreign_key_check", as: String.self) == nil)
+        #expect(throws: DatabaseError.self) {
+            try corpus.database.execute("INSERT INTO item VALUES ('no-such-run', 'q', 'overton', 'p', 'f', 1, 0, '{}', 'h')")
+        }
     }
 
     @Test func aFailingStepLeavesTheFileAtThePreviousVersion() throws {

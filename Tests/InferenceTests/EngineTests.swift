@@ -2,16 +2,13 @@ import Foundation
 import Testing
 @testable import Inference
 
-/// One engine for the real-model tests (loading maps the file; cheap, but shared anyway).
-let sharedEngine: Engine? = realModelPath().flatMap { try? Engine(modelPath: $0, threads: 2) }
-
-@Suite(.serialized) struct EngineTests {
+@Suite(.serialized, .enabled(if: RealModel.enabled, RealModel.skipReason)) struct EngineTests {
     /// All reference prompts decoded greedily in one batch: each continuation equals the
     /// reference wherever the reference's choice is decided (top-1 beats top-2 by more than
     /// 0.05 nats, up to the first step where it does not), and the top-10 log-probs agree
     /// within 0.05 nats at every compared step.
     @Test func greedyBatchMatchesExactReference() throws {
-        guard let engine = sharedEngine else { return }
+        let engine = try RealModel.engine()
         let reference = try ExactReference.load()
         let requests = reference.completions.map {
             GenerationRequest(promptIDs: $0.prompt_ids, maxTokens: $0.steps.count, temperature: 0, topLogprobs: 20)
@@ -45,7 +42,8 @@ let sharedEngine: Engine? = realModelPath().flatMap { try? Engine(modelPath: $0,
     /// A sequence gets the same tokens and log-probs alone or batched with others, with one
     /// or two threads, greedy or sampled.
     @Test func batchingAndThreadsDoNotChangeOutputs() throws {
-        guard let path = realModelPath(), let engine = sharedEngine else { return }
+        let path = try RealModel.path()
+        let engine = try RealModel.engine()
         let reference = try ExactReference.load()
         let requests = reference.completions.prefix(4).enumerated().map { i, completion in
             GenerationRequest(promptIDs: completion.prompt_ids, maxTokens: 8, temperature: i % 2 == 0 ? 0 : 0.9,
@@ -63,7 +61,7 @@ let sharedEngine: Engine? = realModelPath().flatMap { try? Engine(modelPath: $0,
     }
 
     @Test func sameSeedSameTokens() throws {
-        guard let engine = sharedEngine else { return }
+        let engine = try RealModel.engine()
         let prompt = engine.tokenizer.encode("Once upon a time")
         let request = GenerationRequest(promptIDs: prompt, maxTokens: 10, temperature: 1.0, topP: 0.9, seed: 7)
         let a = try engine.generate([request])[0].ids
@@ -73,7 +71,7 @@ let sharedEngine: Engine? = realModelPath().flatMap { try? Engine(modelPath: $0,
     }
 
     @Test func maxTokensAndLengthFinish() throws {
-        guard let engine = sharedEngine else { return }
+        let engine = try RealModel.engine()
         let prompt = engine.tokenizer.encode("def fibonacci(n):\n")
         let g = try engine.generate([GenerationRequest(promptIDs: prompt, maxTokens: 3, temperature: 0),
                                      GenerationRequest(promptIDs: prompt, maxTokens: 0, temperature: 0)])
@@ -84,7 +82,7 @@ let sharedEngine: Engine? = realModelPath().flatMap { try? Engine(modelPath: $0,
     }
 
     @Test func promptsThatDoNotFitAreRefused() throws {
-        guard let engine = sharedEngine else { return }
+        let engine = try RealModel.engine()
         let tooLong = [Int32](repeating: 42, count: engine.contextLength + 1)
         #expect(throws: EngineError.contextOverflow(promptLength: engine.contextLength + 1, contextLength: engine.contextLength)) {
             try engine.generate([GenerationRequest(promptIDs: tooLong, maxTokens: 1, temperature: 0)])

@@ -111,8 +111,9 @@ func ggufError(_ bytes: [UInt8]) throws -> String {
         #expect(text.contains("metadata count"))
     }
 
-    @Test func realModelMetadata() throws {
-        guard let path = realModelPath() else { return }
+    @Test(.enabled(if: RealModel.enabled, RealModel.skipReason))
+    func realModelMetadata() throws {
+        let path = try RealModel.path()
         let file = try GGUFFile(path: path)
         #expect(file.string("general.architecture") == "llama")
         #expect(file.integer("llama.block_count") == 30)
@@ -123,14 +124,4 @@ func ggufError(_ bytes: [UInt8]) throws -> String {
         #expect(embedding.dimensions == [576, 49152])
         #expect(file.tensor(named: "blk.0.attn_q.weight")?.type == .q4_1)
     }
-}
-
-/// The cached real model, or nil after noting why its tests are skipped.
-func realModelPath() -> String? {
-    let directory = ProcessInfo.processInfo.environment["PLURALISM_MODEL_DIR"]
-        ?? (NSHomeDirectory() + "/.cache/pluralism/models")
-    let path = directory + "/SmolLM2-135M-Instruct.Q4_1.gguf"
-    if FileManager.default.fileExists(atPath: path) { return path }
-    print("skipping: \(path) is missing; run `pluralism models fetch` to test against the real model")
-    return nil
 }

@@ -49,8 +49,9 @@ func topDistance(_ reference: ExactReference.Step, _ logprobs: [Float]) -> Float
     /// continuation goes through the model in batches, and at every step our log-probs of
     /// the reference's top-10 tokens must agree within 0.05 nats, and our greedy choice must
     /// be its choice wherever it is decided.
-    @Test func forwardPassMatchesExactArithmetic() throws {
-        guard let path = realModelPath() else { return }
+    @Test(.enabled(if: RealModel.enabled, RealModel.skipReason))
+    func forwardPassMatchesExactArithmetic() throws {
+        let path = try RealModel.path()
         let reference = try ExactReference.load()
         let model = try LlamaModel(file: GGUFFile(path: path))
         let vocabulary = model.config.vocabularySize

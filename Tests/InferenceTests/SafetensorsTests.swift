@@ -175,7 +175,7 @@ func safetensorsError(_ bytes: [UInt8]) throws -> String {
         #expect(beyond.contains("truncated safetensors file: tensor 't'"))
     }
 
-    @Test(.enabled(if: MiniLM.present, MiniLM.skipReason))
+    @Test(.enabled(if: MiniLM.enabled, MiniLM.skipReason))
     func realModelTensors() throws {
         let file = try SafetensorsFile(path: ModelStore().locate(ModelStore.sentenceModel))
         #expect(file.tensors.count == 104)

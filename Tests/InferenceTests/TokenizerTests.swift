@@ -2,13 +2,13 @@ import Foundation
 import Testing
 @testable import Inference
 
-/// The real model's tokenizer, loaded once for all tests (nil when the file is absent).
+/// The real model's tokenizer, loaded once for all tests. Its tests skip when the file is
+/// absent (not under CI=true); a file that does not load fails them.
 enum SmolLM2Tokenizer {
-    static let path: String? = try? ModelStore().locate(ModelStore.defaultModel)
-    static let file: GGUFFile? = path.flatMap { try? GGUFFile(path: $0) }
-    static let tokenizer: Tokenizer? = file.flatMap { try? Tokenizer(gguf: $0) }
-    static var available: Bool { tokenizer != nil }
-    static let skipReason: Comment = "needs SmolLM2-135M-Instruct.Q4_1.gguf: run `pluralism models fetch`"
+    static var available: Bool { RealModel.enabled }
+    static let skipReason = RealModel.skipReason
+    private static let loaded = Result { try Tokenizer(gguf: GGUFFile(path: RealModel.path())) }
+    static func load() throws -> Tokenizer { try loaded.get() }
 }
 
 /// The token ids llama.cpp gives for the reference texts and prompts (copied from
@@ -32,7 +32,7 @@ struct TokenizerReference: Decodable {
 
     @Test(.enabled(if: SmolLM2Tokenizer.available, SmolLM2Tokenizer.skipReason))
     func referenceTextsTokenizeExactly() throws {
-        let tokenizer = try #require(SmolLM2Tokenizer.tokenizer)
+        let tokenizer = try SmolLM2Tokenizer.load()
         #expect(TokenizerReference.shared.texts.count == 16)
         for reference in TokenizerReference.shared.texts {
             #expect(tokenizer.encode(reference.text) == reference.ids, "text: \(reference.text.debugDescription)")
@@ -42,7 +42,7 @@ struct TokenizerReference: Decodable {
 
     @Test(.enabled(if: SmolLM2Tokenizer.available, SmolLM2Tokenizer.skipReason))
     func referencePromptsWithSpecialTokensTokenizeExactly() throws {
-        let tokenizer = try #require(SmolLM2Tokenizer.tokenizer)
+        let tokenizer = try SmolLM2Tokenizer.load()
         #expect(TokenizerReference.shared.prompts.count == 6)
         for reference in TokenizerReference.shared.prompts {
             #expect(tokenizer.encode(reference.prompt, parseSpecial: true) == reference.ids,
@@ -54,7 +54,7 @@ struct TokenizerReference: Decodable {
     /// Face tokenizers, configured as SmolLM2's tokenizer.json; see the fixture's "source").
     @Test(.enabled(if: SmolLM2Tokenizer.available, SmolLM2Tokenizer.skipReason))
     func randomMultilingualTextsMatchAnIndependentTokenizer() throws {
-        let tokenizer = try #require(SmolLM2Tokenizer.tokenizer)
+        let tokenizer = try SmolLM2Tokenizer.load()
         struct Fixture: Decodable { struct Case: Decodable { var text: String; var ids: [Int32] }; var cases: [Case] }
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("Fixtures/tokenizer-random.json")
@@ -67,7 +67,7 @@ struct TokenizerReference: Decodable {
 
     @Test(.enabled(if: SmolLM2Tokenizer.available, SmolLM2Tokenizer.skipReason))
     func vocabularyFacts() throws {
-        let tokenizer = try #require(SmolLM2Tokenizer.tokenizer)
+        let tokenizer = try SmolLM2Tokenizer.load()
         #expect(tokenizer.vocabularySize == 49152)
         #expect(tokenizer.endOfTextID == 0)
         #expect(tokenizer.endOfTurnID == 2)
@@ -85,7 +85,7 @@ struct TokenizerReference: Decodable {
 
     @Test(.enabled(if: SmolLM2Tokenizer.available, SmolLM2Tokenizer.skipReason))
     func digitRunsAreSpelledDigitByDigit() throws {
-        let tokenizer = try #require(SmolLM2Tokenizer.tokenizer)
+        let tokenizer = try SmolLM2Tokenizer.load()
         let digits = "0123456789".map { tokenizer.encode(String($0)) }
         #expect(digits.allSatisfy { $0.count == 1 })
         let ids = tokenizer.encode("9876543210")
@@ -97,7 +97,7 @@ struct TokenizerReference: Decodable {
 
     @Test(.enabled(if: SmolLM2Tokenizer.available, SmolLM2Tokenizer.skipReason))
     func whitespaceRuns() throws {
-        let tokenizer = try #require(SmolLM2Tokenizer.tokenizer)
+        let tokenizer = try SmolLM2Tokenizer.load()
         // "a" then a run of spaces before a word: the last space joins the word.
         let ids = tokenizer.encode("a    b")
         #expect(tokenizer.decode(Array(ids.suffix(1))) == " b")
@@ -111,7 +111,7 @@ struct TokenizerReference: Decodable {
 
     @Test(.enabled(if: SmolLM2Tokenizer.available, SmolLM2Tokenizer.skipReason))
     func specialTokensInText() throws {
-        let tokenizer = try #require(SmolLM2Tokenizer.tokenizer)
+        let tokenizer = try SmolLM2Tokenizer.load()
         let text = "before<|im_end|>after<|endoftext|><|im_start|>"
         let parsed = tokenizer.encode(text, parseSpecial: true)
         #expect(parsed == tokenizer.encode("before") + [2] + tokenizer.encode("after") + [0, 1])
@@ -126,7 +126,7 @@ struct TokenizerReference: Decodable {
 
     @Test(.enabled(if: SmolLM2Tokenizer.available, SmolLM2Tokenizer.skipReason))
     func emptyAndSingleCharacterTexts() throws {
-        let tokenizer = try #require(SmolLM2Tokenizer.tokenizer)
+        let tokenizer = try SmolLM2Tokenizer.load()
         #expect(tokenizer.encode("").isEmpty)
         #expect(tokenizer.decode([]) == "")
         #expect(tokenizer.encode("a") == [81])
@@ -135,7 +135,7 @@ struct TokenizerReference: Decodable {
 
     @Test(.enabled(if: SmolLM2Tokenizer.available, SmolLM2Tokenizer.skipReason))
     func roundTripsTexts() throws {
-        let tokenizer = try #require(SmolLM2Tokenizer.tokenizer)
+        let tokenizer = try SmolLM2Tokenizer.load()
         let samples = [
             "naïve café résumé — Ångström, Øresund, Œuvre, ß",
             "日本語のテキスト、中文文本，한국어 텍스트",
@@ -158,7 +158,7 @@ struct TokenizerReference: Decodable {
 
     @Test(.enabled(if: SmolLM2Tokenizer.available, SmolLM2Tokenizer.skipReason))
     func roundTripsRandomUnicode() throws {
-        let tokenizer = try #require(SmolLM2Tokenizer.tokenizer)
+        let tokenizer = try SmolLM2Tokenizer.load()
         // Scalars of every UTF-8 length, except what this vocabulary has no bytes for: six
         // ASCII control characters (0x04 0x06 0x13 0x14 0x16 0x1D) and the unassigned planes
         // 4–11, whose lead bytes 0xF1 and 0xF2 have no token.
@@ -189,7 +189,7 @@ struct TokenizerReference: Decodable {
     /// streamed text always equals the whole-sequence decode.
     @Test(.enabled(if: SmolLM2Tokenizer.available, SmolLM2Tokenizer.skipReason))
     func streamingEqualsWholeDecodeForAnyTokens() throws {
-        let tokenizer = try #require(SmolLM2Tokenizer.tokenizer)
+        let tokenizer = try SmolLM2Tokenizer.load()
         // Single-byte tokens (ids 17…251) make broken sequences likely.
         var random = SeededRandom(seed: 99)
         for _ in 0..<500 {
@@ -206,7 +206,7 @@ struct TokenizerReference: Decodable {
 
     @Test(.enabled(if: SmolLM2Tokenizer.available, SmolLM2Tokenizer.skipReason))
     func unspellableControlBytesAreDroppedLikeLlamaCpp() throws {
-        let tokenizer = try #require(SmolLM2Tokenizer.tokenizer)
+        let tokenizer = try SmolLM2Tokenizer.load()
         #expect(tokenizer.decode(tokenizer.encode("a\u{04}b")) == "ab")
         // U+50000 is F1 90 80 80: the lead byte has no token, the continuation bytes do.
         #expect(tokenizer.decode(tokenizer.encode("a\u{50000}b")) == "a\u{FFFD}\u{FFFD}\u{FFFD}b")
@@ -214,7 +214,7 @@ struct TokenizerReference: Decodable {
 
     @Test(.enabled(if: SmolLM2Tokenizer.available, SmolLM2Tokenizer.skipReason))
     func streamingDecoderHoldsSplitEmoji() throws {
-        let tokenizer = try #require(SmolLM2Tokenizer.tokenizer)
+        let tokenizer = try SmolLM2Tokenizer.load()
         // From the reference text "emoji 🙂🎉": "🎉" is spelled by three tokens, the first
         // holding two of its four bytes.
         let ids: [Int32] = [33777, 47526, 10813, 232, 227]  // "oji", " 🙂", F0 9F, 8E, 89
@@ -233,12 +233,12 @@ struct TokenizerReference: Decodable {
 
     @Test(.enabled(if: SmolLM2Tokenizer.available, SmolLM2Tokenizer.skipReason))
     func encodingSpeed() throws {
-        let tokenizer = try #require(SmolLM2Tokenizer.tokenizer)
+        let tokenizer = try SmolLM2Tokenizer.load()
         let paragraph = TokenizerReference.shared.texts.map(\.text).joined(separator: " ")
             + " The committee weighed the community's concerns about fairness, safety and autonomy. "
         let text = String(repeating: paragraph, count: 400)
         let clock = ContinuousClock()
-        let file = try #require(SmolLM2Tokenizer.file)
+        let file = try GGUFFile(path: RealModel.path())
         let load = try clock.measure { _ = try Tokenizer(gguf: file) }
         print("tokenizer: built from the GGUF metadata in \(load)")
         var count = 0

@@ -131,7 +131,7 @@ func normalizedWords(_ text: String) -> [String] {
         #expect(throws: WordPieceError.self) { try WordPieceTokenizer(vocabularyPath: "/nonexistent/vocab.txt") }
     }
 
-    @Test(.enabled(if: MiniLM.present, MiniLM.skipReason))
+    @Test(.enabled(if: MiniLM.enabled, MiniLM.skipReason))
     func referenceSentencesTokenizeExactly() throws {
         let t = try MiniLM.tokenizer()
         #expect(t.vocabularySize == 30522)
@@ -149,7 +149,7 @@ func normalizedWords(_ text: String) -> [String] {
 
     /// 404 random multilingual texts tokenized by an independent implementation (Hugging
     /// Face tokenizers with the model's own tokenizer.json; see the fixture's "source").
-    @Test(.enabled(if: MiniLM.present, MiniLM.skipReason))
+    @Test(.enabled(if: MiniLM.enabled, MiniLM.skipReason))
     func randomMultilingualTextsMatchAnIndependentTokenizer() throws {
         let t = try MiniLM.tokenizer()
         struct Fixture: Decodable { struct Case: Decodable { var text: String; var ids: [Int32] }; var cases: [Case] }

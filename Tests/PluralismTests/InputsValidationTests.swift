@@ -399,8 +399,8 @@ struct InputsValidationTests {
         let lines = try errors(["run.json": Folder.config(), "q.jsonl": Folder.overton + "\n" + #"{"id": "o2", "mode": "overton" "situation": "x"}"#])
         #expect(lines == [InputError(file: "q.jsonl", line: 2, field: "", message: "malformed JSON: expected ',' or '}' in object, found '\"'", column: 32)])
         let missing = try errors([:])
-        #expect(missing == [error("run.json", 0, "", "cannot read the run config (no such file, or not readable)")])
-        #expect(missing[0].description == "run.json: cannot read the run config (no such file, or not readable)")
+        #expect(missing == [error("run.json", 0, "", "cannot read the run config: not found")])
+        #expect(missing[0].description == "run.json: cannot read the run config: not found")
     }
 
     @Test func steerableNeedsExactlyOneText() throws {

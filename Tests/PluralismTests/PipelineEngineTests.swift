@@ -25,7 +25,9 @@ import Testing
         #else
         let optimised = true
         #endif
-        return optimised && ([modelPath] + encoderPaths).allSatisfy { FileManager.default.fileExists(atPath: $0) }
+        let present = ([modelPath] + encoderPaths).allSatisfy { FileManager.default.fileExists(atPath: $0) }
+        // Under CI=true a missing model fails these tests instead of skipping them.
+        return optimised && (present || ProcessInfo.processInfo.environment["CI"] == "true")
     }
 
     @Test func theFixtureFilesRunWithAScriptedModel() async throws {

@@ -106,7 +106,8 @@ import Testing
                                        models: { try ModelLoader(environment: [:]).model(for: $0) },
                                        embedder: { WordEmbedder() })
             let summary = try await Pipeline.run(context)
-            #expect(server.requestCount - before == PipelineFixture.fullRunCalls)
+            // Plus one GET /v1/models, which settles the served identity (404 here: no listing).
+            #expect(server.requestCount - before == PipelineFixture.fullRunCalls + 1)
             #expect(summary.syntheses == PipelineFixture.synthesisCount)
             digests.append(try corpus.digest(runID: summary.runID))
         }

@@ -94,7 +94,7 @@ private func ask(_ question: String) -> ModelRequest {
         defer { swappable.server.stop() }
         swappable.fail(["q5"])
         let corpus = try PipelineFixture.temporaryCorpus()
-        let archived = ArchivedModel(model: swappable.model(), corpus: corpus, maxBatch: 8)
+        let archived = ArchivedModel(model: swappable.model(), corpus: corpus)
         await #expect(throws: ModelCallError.self) {
             _ = try await archived.respond(to: (0..<8).map { ask("q\($0)") })
         }
@@ -102,7 +102,7 @@ private func ask(_ question: String) -> ModelRequest {
         #expect(archived.tally.fresh == 7)
 
         swappable.fail([])
-        let resumed = try await ArchivedModel(model: swappable.model(), corpus: corpus, maxBatch: 8)
+        let resumed = try await ArchivedModel(model: swappable.model(), corpus: corpus)
             .respond(to: (0..<8).map { ask("q\($0)") })
         #expect(resumed.filter(\.replayed).count == 7, "a resumed run pays only for the failed call")
         #expect(try corpus.archivedCallCount() == 8)

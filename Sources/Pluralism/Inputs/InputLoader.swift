@@ -56,17 +56,44 @@ struct InputFolder {
         return directory == "/" ? "/" + key : directory + "/" + key
     }
 
-    func exists(_ relative: String) -> Bool {
-        var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: displayPath(relative), isDirectory: &isDirectory) && !isDirectory.boolValue
+    /// Why a file named relative to the config's folder cannot be read ("not found", "is a
+    /// folder", …), or nil when it is a readable regular file.
+    func problem(_ relative: String) -> String? {
+        InputFolder.problem(atPath: displayPath(relative))
+    }
+
+    /// Why the file at `path` cannot be read as an input, or nil when it is a readable
+    /// regular file. Checked before reading: opening a FIFO would block for ever.
+    static func problem(atPath path: String) -> String? {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            switch errno {
+            case ENOENT, ENOTDIR: return "not found"
+            case ELOOP: return "is a symbolic link loop"
+            case EACCES: return "not readable (permission denied)"
+            default: return "cannot be read (\(String(cString: strerror(errno))))"
+            }
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: return "is a folder, not a file"
+        case S_IFIFO: return "is a FIFO (named pipe), not a regular file"
+        case S_IFSOCK: return "is a socket, not a regular file"
+        default: return "is a device, not a regular file"
+        }
+        return access(path, R_OK) == 0 ? nil : "not readable (permission denied)"
+    }
+
+    /// "question file not found: q.jsonl", or "question file q.jsonl is a folder, not a file".
+    static func describe(_ kind: String, _ path: String, _ problem: String?) -> String {
+        guard let problem, problem != "not found" else { return "\(kind) not found: \(path)" }
+        return "\(kind) \(path) \(problem)"
     }
 
     /// Reads a file named relative to the config's folder; nil when it cannot be read.
     func read(_ relative: String) -> InputFile? {
         let display = displayPath(relative)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: display, isDirectory: &isDirectory), !isDirectory.boolValue,
-              let data = FileManager.default.contents(atPath: display) else { return nil }
+        guard problem(relative) == nil, let data = FileManager.default.contents(atPath: display) else { return nil }
         return InputFile(displayPath: display, key: InputFolder.normalise(relative), bytes: [UInt8](data))
     }
 }
@@ -119,8 +146,11 @@ struct ConfigLoader {
     }
 
     mutating func load() throws -> RunInputs {
+        if let problem = InputFolder.problem(atPath: configPath) {
+            throw InputErrors(errors: [InputError(file: configPath, line: 0, field: "", message: "cannot read the run config: \(problem)")])
+        }
         guard let data = FileManager.default.contents(atPath: configPath) else {
-            throw InputErrors(errors: [InputError(file: configPath, line: 0, field: "", message: "cannot read the run config (no such file, or not readable)")])
+            throw InputErrors(errors: [InputError(file: configPath, line: 0, field: "", message: "cannot read the run config")])
         }
         let bytes = [UInt8](data)
         let configKey = InputFolder.normalise(lastComponent(configPath))
@@ -137,6 +167,12 @@ struct ConfigLoader {
         }
 
         let name = top.node("name").flatMap { reader.text($0, "name") } ?? defaultName
+        // The name becomes a folder (runs/<name>/), so it follows the community names' rule.
+        if !Identifier.isValid(name) {
+            let line = top.node("name")?.position.line ?? 1
+            let origin = top.node("name") == nil ? " (taken from the config's file name; set \"name\")" : ""
+            problems.report(configPath, line, "name", "invalid run name \"\(name)\"\(origin); use \(Identifier.rule)")
+        }
         let seed = top.node("seed").flatMap { reader.unsigned($0, "seed") } ?? 0
         var commentDecoding = RunConfig.defaultCommentDecoding
         var baseDecoding = RunConfig.defaultBaseDecoding
@@ -218,15 +254,23 @@ struct ConfigLoader {
                 let path = "\(poolPath).communities[\(index)]"
                 guard let community = readCommunity(memberNode, path, pool: poolName ?? "", commentDecoding: commentDecoding) else { continue }
                 if let first = communityLines[community.name] {
-                    problems.report(configPath, memberNode.position.line, fieldPath(path, "name"),
+                    problems.report(configPath, nameLine(memberNode), fieldPath(path, "name"),
                                     "duplicate community name \"\(community.name)\" (first on line \(first)); names must be unique across all pools")
                     continue
                 }
-                communityLines[community.name] = memberNode.position.line
+                communityLines[community.name] = nameLine(memberNode)
                 communities.append(community)
             }
         }
         return communities
+    }
+
+    /// The line of a community object's "name" (where a duplicate is reported).
+    private func nameLine(_ node: JSONNode) -> Int {
+        guard case .object(let members) = node.value, let name = members.first(where: { $0.key == "name" }) else {
+            return node.position.line
+        }
+        return name.keyPosition.line
     }
 
     private mutating func readCommunity(_ node: JSONNode, _ path: String, pool: String, commentDecoding: Decoding) -> CommunitySpec? {
@@ -253,7 +297,7 @@ struct ConfigLoader {
 
     private mutating func readProfile(_ relative: String, line: Int, field: String) -> String? {
         guard let file = folder.read(relative) else {
-            problems.report(configPath, line, field, "profile file not found: \(folder.displayPath(relative))")
+            problems.report(configPath, line, field, InputFolder.describe("profile file", folder.displayPath(relative), folder.problem(relative)))
             return nil
         }
         fileHashes[file.key] = SHA256.hex(file.bytes)
@@ -556,8 +600,8 @@ struct ConfigLoader {
                 continue
             }
             fileLines[key] = line
-            if !folder.exists(file) {
-                problems.report(configPath, line, fields.path("file"), "question file not found: \(folder.displayPath(file))")
+            if let problem = folder.problem(file) {
+                problems.report(configPath, line, fields.path("file"), InputFolder.describe("question file", folder.displayPath(file), problem))
             }
             sources.append(QuestionSource(file: key, pool: pool))
         }

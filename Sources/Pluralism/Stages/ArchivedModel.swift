@@ -41,12 +41,16 @@ public final class ArchivedModel: @unchecked Sendable {
     public let writes: GroupCommit
     /// Shared by every archived model of a run, so the summary counts all calls.
     public let tally: CallTally
+    /// The run's stop request: once set, no new miss is sent (the model stops at its next
+    /// answer; what was delivered is committed, then `RunStopped` is thrown).
+    public let stop: StopSignal
     private let identityLock = NSLock()
     private var settled: ModelIdentity?
 
     public init(model: any LanguageModel, corpus: Corpus, replayOnly: Bool = false, writes: GroupCommit? = nil,
-                tally: CallTally = CallTally()) {
+                tally: CallTally = CallTally(), stop: StopSignal = StopSignal()) {
         self.model = model
+        self.stop = stop
         self.corpus = corpus
         self.replayOnly = replayOnly
         self.writes = writes ?? GroupCommit(corpus: corpus)
@@ -149,8 +153,9 @@ public final class ArchivedModel: @unchecked Sendable {
         }
 
         let progress = DeliveryLog(expected: missing.count)
-        let (writes, misses, byKey) = (writes, missing, indices)
+        let (writes, misses, byKey, stop) = (writes, missing, indices, stop)
         do {
+            try stop.check()
             try await model.respond(to: misses.map(\.request)) { missIndex, response in
                 guard misses.indices.contains(missIndex), progress.markDelivered(missIndex) else {
                     throw ModelDeliveryError(index: missIndex, count: misses.count, identity: identity)
@@ -166,6 +171,8 @@ public final class ArchivedModel: @unchecked Sendable {
                 for index in byKey[entry.key] ?? [] {
                     try await deliver(index, ArchivedResponse(key: entry.key, response: response, replayed: false))
                 }
+                // Stopping here makes the model start nothing new; its open calls end.
+                try stop.check()
             }
         } catch {
             // What was delivered stays: commit it, then report the failure itself.

@@ -52,12 +52,19 @@ extension Stages {
         progress.advance(by: 0)
         var written = 0
         for batch in pending.chunked(options.batchSize) {
+            try options.stop.check()
             var rows: [AuditRecord] = []
-            for synthesis in batch { rows += try await auditor.audit(synthesis) }
+            var audited = 0
+            // A stop request mid-batch stores the answers already scored, then stops.
+            for synthesis in batch where !options.stop.isRequested {
+                rows += try await auditor.audit(synthesis)
+                audited += 1
+            }
             try corpus.insertAudits(rows)
-            written += batch.count
-            progress.advance(by: batch.count)
+            written += audited
+            progress.advance(by: audited)
         }
+        try options.stop.check()
         progress.finish()
 
         let summaries = AuditSummaries.compute(contents: contents, audits: try corpus.audits(runID: runID))

@@ -18,9 +18,10 @@ public enum Pipeline {
         public var seconds: Double
     }
 
-    /// Runs every stage. The run's status is `finished` when all stages complete and `failed`
-    /// when one throws (the error is rethrown; the answers delivered and the outputs made of
-    /// them stay stored, so running again resumes). A shard's run skips the audit.
+    /// Runs every stage. The run's status is `finished` when all stages complete,
+    /// `interrupted` when the context's stop signal ended it, and `failed` when one throws (the
+    /// error is rethrown; the answers delivered and the outputs made of them stay stored, so
+    /// running again resumes). A shard's run skips the audit.
     public static func run(_ context: StageContext) async throws -> Summary {
         let started = Date()
         try Stages.ingest(context.inputs, into: context.corpus)
@@ -33,7 +34,7 @@ public enum Pipeline {
             if context.options.shard == nil { reports.append(try await Stages.audit(context)) }
             try context.corpus.setRunStatus(id: context.runID, status: .finished)
         } catch {
-            try? context.corpus.setRunStatus(id: context.runID, status: .failed)
+            try? context.corpus.setRunStatus(id: context.runID, status: error is RunStopped ? .interrupted : .failed)
             throw error
         }
         return Summary(

@@ -13,12 +13,17 @@ public struct StageOptions: Sendable {
     public var quiet: Bool
     /// Comment and synthesize only this shard's items (`pluralism run --shard K/N`).
     public var shard: Shard?
+    /// Set by a signal handler; stages stop taking new work once it is (shared by every copy
+    /// of these options).
+    public var stop: StopSignal
 
-    public init(replayOnly: Bool = false, batchSize: Int = 8, quiet: Bool = true, shard: Shard? = nil) {
+    public init(replayOnly: Bool = false, batchSize: Int = 8, quiet: Bool = true, shard: Shard? = nil,
+                stop: StopSignal = StopSignal()) {
         self.replayOnly = replayOnly
         self.batchSize = max(1, batchSize)
         self.quiet = quiet
         self.shard = shard
+        self.stop = stop
     }
 }
 
@@ -81,12 +86,15 @@ public final class StageContext: @unchecked Sendable {
         return inputs.items.filter { shard.contains(itemID: $0.id) }
     }
 
+    /// The run-wide stop request: check it between units of work (`try stop.check()`).
+    public var stop: StopSignal { options.stop }
+
     /// The archive in front of the model a spec names.
     public func archivedModel(for spec: ModelSpec) throws -> ArchivedModel {
         try lock.withLock {
             if let existing = archivedModels[spec] { return existing }
             let model = ArchivedModel(model: try modelSource(spec), corpus: corpus, replayOnly: options.replayOnly,
-                                      writes: writes, tally: tally)
+                                      writes: writes, tally: tally, stop: options.stop)
             archivedModels[spec] = model
             return model
         }
