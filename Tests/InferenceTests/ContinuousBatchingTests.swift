@@ -4,7 +4,7 @@ import Testing
 
 /// Continuous batching and prefix reuse change when and how tokens are computed, never
 /// which: every test compares token ids and the bit patterns of every log-probability.
-@Suite(.serialized) struct ContinuousBatchingTests {
+@Suite(.serialized, .enabled(if: RealModel.enabled, RealModel.skipReason)) struct ContinuousBatchingTests {
     static func fingerprint(_ g: Generation) -> [String] {
         g.steps.map { "\($0.id) \($0.logprob.bitPattern) \($0.top.map { "\($0.id):\($0.logprob.bitPattern)" })" }
             + [g.finishReason.rawValue, g.text]
@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func prefixReuseGivesEqualStepsAndLogprobs() async throws {
-        guard let path = realModelPath() else { return }
+        let path = try RealModel.path()
         let engine = try Engine(modelPath: path, threads: 2)
         let requests = Self.sharedPrefixRequests(engine)
         let (without, afterWithout, with, tally, again, afterAgain) = try await offCooperativePool {
@@ -50,7 +50,8 @@ import Testing
     }
 
     @Test func sequencesJoinAsOthersFinishWithEqualOutputs() async throws {
-        guard let path = realModelPath(), let engine = sharedEngine else { return }
+        let path = try RealModel.path()
+        let engine = try RealModel.engine()
         let reference = try ExactReference.load()
         let lengths = [24, 2, 3, 2, 5]
         let requests = lengths.enumerated().map { i, length in
@@ -85,7 +86,7 @@ import Testing
     }
 
     @Test func deliveryErrorsStopTheGeneration() async throws {
-        guard let engine = sharedEngine else { return }
+        let engine = try RealModel.engine()
         struct Stop: Error {}
         let prompt = engine.tokenizer.encode("Once upon a time")
         let requests = (0..<4).map { GenerationRequest(promptIDs: prompt, maxTokens: 2 + $0, temperature: 0) }
@@ -106,7 +107,7 @@ import Testing
     }
 
     @Test func prefixStoreStaysWithinItsBudget() throws {
-        guard let path = realModelPath() else { return }
+        let path = try RealModel.path()
         let probe = try Engine(modelPath: path, threads: 1, prefixCacheBytes: 0)
         let perPosition = KVCache(config: probe.config).bytesPerPosition
         let store = PrefixCache(budgetBytes: 100 * perPosition)
@@ -128,9 +129,9 @@ import Testing
 
 /// Requests whose shared prefix is being computed when they could join wait for it (others
 /// go first), so the comment prompts of a second item reuse the first item's system turns.
-@Suite struct PrefixWaitingTests {
+@Suite(.enabled(if: RealModel.enabled, RealModel.skipReason)) struct PrefixWaitingTests {
     @Test func aRequestWaitsForAPrefixInProgress() async throws {
-        guard let path = realModelPath() else { return }
+        let path = try RealModel.path()
         let engine = try Engine(modelPath: path, threads: 2)
         let shared = ContinuousBatchingTests.sharedPrefixRequests(engine)
         let other = GenerationRequest(promptIDs: engine.tokenizer.encode("A different prompt about the weather today."),

@@ -8,7 +8,7 @@ import Testing
 /// engine before the C kernels, continuous batching and prefix reuse (numerics version 1,
 /// each request alone): any changed bit in any kernel variant, the batching or the reuse
 /// fails this test.
-@Suite(.serialized) struct GoldenOutputTests {
+@Suite(.serialized, .enabled(if: RealModel.enabled, RealModel.skipReason)) struct GoldenOutputTests {
     static let expected = "865f8267fa69d027359e61e67158dcdcd24b8428eb759695d7d9b1490e47887f"
 
     /// The requests `pluralism generate` builds for the recorded commands.
@@ -51,7 +51,7 @@ import Testing
     /// All four in one batch, then two at a time with prefix reuse (the third and first
     /// share the template's system turn).
     @Test func outputsEqualNumericsVersion1() async throws {
-        guard let engine = sharedEngine else { return }
+        let engine = try RealModel.engine()
         let (batched, twoAtATime) = try await offCooperativePool {
             let requests = Self.requests(engine)
             let batched = Self.digest(try engine.generate(requests))
