@@ -38,6 +38,19 @@ void ck_matvec_q4_1(ck_variant variant, const void *data, size_t row_bytes, size
 void ck_matvec_q8_0(ck_variant variant, const void *data, size_t row_bytes, size_t columns,
                     size_t row_begin, size_t row_end, const float *x, float *out);
 
+/// Q4_1 rows [row_begin, row_end) times `count` vectors (batched decode, prefill): vector v
+/// starts at `x + v * x_stride`, and out[v * out_stride + r] = row r · vector v, computed
+/// exactly as `ck_matvec_q4_1` computes it for that vector alone. Each row's weights are
+/// unpacked once for up to six vectors.
+void ck_matmul_q4_1(ck_variant variant, const void *data, size_t row_bytes, size_t columns,
+                    size_t row_begin, size_t row_end, const float *x, size_t x_stride, size_t count,
+                    float *out, size_t out_stride);
+
+/// The same for Q8_0 rows.
+void ck_matmul_q8_0(ck_variant variant, const void *data, size_t row_bytes, size_t columns,
+                    size_t row_begin, size_t row_end, const float *x, size_t x_stride, size_t count,
+                    float *out, size_t out_stride);
+
 #ifdef __cplusplus
 }
 #endif
