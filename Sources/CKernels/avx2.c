@@ -122,6 +122,7 @@ CK_AVX2 static CK_INLINE void q4_1_tile(const uint8_t *row, size_t row_bytes, si
         __m256 d[2], m[2];
         for (int i = 0; i < R; i++) {
             const uint8_t *block = row + i * row_bytes + 20 * b;
+            _mm_prefetch((const char *)(block + R * row_bytes), _MM_HINT_T0);
             words[i] = nibble_words(block + 4);
             d[i] = _mm256_set1_ps(half(block));
             m[i] = _mm256_set1_ps(half(block + 2));
@@ -152,6 +153,7 @@ CK_AVX2 static CK_INLINE void q8_0_tile(const uint8_t *row, size_t row_bytes, si
         __m256 d[2];
         for (int i = 0; i < R; i++) {
             const uint8_t *block = row + i * row_bytes + 34 * b;
+            _mm_prefetch((const char *)(block + R * row_bytes), _MM_HINT_T0);
             words[i] = _mm256_loadu_si256((const __m256i *)(block + 2));
             d[i] = _mm256_set1_ps(half(block));
         }

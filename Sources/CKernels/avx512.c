@@ -125,6 +125,8 @@ CK_AVX512 static CK_INLINE void q4_1_tile(const uint8_t *row, size_t row_bytes, 
         __m512 d[PAIRS], m[PAIRS];
         for (int i = 0; i < PAIRS; i++) {
             const uint8_t *ba = row + (2 * i) * row_bytes + 20 * b, *bb = ba + row_bytes;
+            PREFETCH(ba + 2 * PAIRS * row_bytes);
+            PREFETCH(bb + 2 * PAIRS * row_bytes);
             __m512i z = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(ba + 4)));
             z = _mm512_mask_broadcast_i32x4(z, 0xFF00, _mm_loadu_si128((const __m128i *)(bb + 4)));
             words[i] = _mm512_mask_srli_epi32(z, 0xF0F0, z, 4);
@@ -157,6 +159,8 @@ CK_AVX512 static CK_INLINE void q8_0_tile(const uint8_t *row, size_t row_bytes, 
         __m512 d[PAIRS];
         for (int i = 0; i < PAIRS; i++) {
             const uint8_t *ba = row + (2 * i) * row_bytes + 34 * b, *bb = ba + row_bytes;
+            PREFETCH(ba + 2 * PAIRS * row_bytes);
+            PREFETCH(bb + 2 * PAIRS * row_bytes);
             words[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(ba + 2))),
                                           _mm256_loadu_si256((const __m256i *)(bb + 2)), 1);
             d[i] = pair_scale(ba, bb);
