@@ -1,6 +1,6 @@
-// The engine's hot matrix-vector kernels, in C so that each instruction-set variant can be
-// compiled with its own per-function target attribute and chosen at run time: the library
-// then needs no `-target-cpu` flag and runs on any x86-64 (or other) machine.
+// The engine's hot quantised matrix products (one vector, or a batch of them), in C so that
+// each instruction-set variant can be compiled with its own per-function target attribute
+// and chosen at run time, on any x86-64 (or other) machine.
 //
 // Every variant computes the same bits as the others and as the Swift kernels: per output,
 // eight lanes, lane l accumulating fma(w, x, acc) over the row's 8-weight steps in kernel
