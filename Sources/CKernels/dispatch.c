@@ -53,3 +53,39 @@ void ck_matvec_q8_0(ck_variant variant, const void *data, size_t row_bytes, size
     default: ck_q8_0_portable(data, row_bytes, columns, row_begin, row_end, x, out); return;
     }
 }
+
+void ck_matmul_q4_1(ck_variant variant, const void *data, size_t row_bytes, size_t columns,
+                    size_t row_begin, size_t row_end, const float *x, size_t x_stride, size_t count,
+                    float *out, size_t out_stride) {
+    switch (usable(variant)) {
+#if defined(__x86_64__) || defined(__i386__)
+    case CK_VARIANT_AVX512:
+        ck_q4_1_batch_avx512(data, row_bytes, columns, row_begin, row_end, x, x_stride, count, out, out_stride);
+        return;
+    case CK_VARIANT_AVX2:
+        ck_q4_1_batch_avx2(data, row_bytes, columns, row_begin, row_end, x, x_stride, count, out, out_stride);
+        return;
+#endif
+    default:
+        ck_q4_1_batch_portable(data, row_bytes, columns, row_begin, row_end, x, x_stride, count, out, out_stride);
+        return;
+    }
+}
+
+void ck_matmul_q8_0(ck_variant variant, const void *data, size_t row_bytes, size_t columns,
+                    size_t row_begin, size_t row_end, const float *x, size_t x_stride, size_t count,
+                    float *out, size_t out_stride) {
+    switch (usable(variant)) {
+#if defined(__x86_64__) || defined(__i386__)
+    case CK_VARIANT_AVX512:
+        ck_q8_0_batch_avx512(data, row_bytes, columns, row_begin, row_end, x, x_stride, count, out, out_stride);
+        return;
+    case CK_VARIANT_AVX2:
+        ck_q8_0_batch_avx2(data, row_bytes, columns, row_begin, row_end, x, x_stride, count, out, out_stride);
+        return;
+#endif
+    default:
+        ck_q8_0_batch_portable(data, row_bytes, columns, row_begin, row_end, x, x_stride, count, out, out_stride);
+        return;
+    }
+}

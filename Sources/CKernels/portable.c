@@ -72,3 +72,15 @@ CK_ROW_KERNEL(ck_q8_0_portable) {
         out[r] = ck_horizontal_sum(acc);
     }
 }
+
+// The batch kernels: each vector on its own through the row kernels above (one output is
+// the same operations whichever way it is reached).
+CK_BATCH_KERNEL(ck_q4_1_batch_portable) {
+    for (size_t v = 0; v < count; v++)
+        ck_q4_1_portable(data, row_bytes, columns, row_begin, row_end, x + v * x_stride, out + v * out_stride);
+}
+
+CK_BATCH_KERNEL(ck_q8_0_batch_portable) {
+    for (size_t v = 0; v < count; v++)
+        ck_q8_0_portable(data, row_bytes, columns, row_begin, row_end, x + v * x_stride, out + v * out_stride);
+}

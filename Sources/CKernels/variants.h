@@ -10,13 +10,26 @@
     void name(const uint8_t *data, size_t row_bytes, size_t columns, size_t row_begin, size_t row_end, \
               const float *x, float *out)
 
+#define CK_BATCH_KERNEL(name) \
+    void name(const uint8_t *data, size_t row_bytes, size_t columns, size_t row_begin, size_t row_end, \
+              const float *x, size_t x_stride, size_t count, float *out, size_t out_stride)
+
+/// Vectors a batch kernel's register tile holds at once.
+#define CK_TILE_VECTORS 6
+
 CK_ROW_KERNEL(ck_q4_1_portable);
 CK_ROW_KERNEL(ck_q8_0_portable);
+CK_BATCH_KERNEL(ck_q4_1_batch_portable);
+CK_BATCH_KERNEL(ck_q8_0_batch_portable);
 #if defined(__x86_64__) || defined(__i386__)
 CK_ROW_KERNEL(ck_q4_1_avx2);
 CK_ROW_KERNEL(ck_q8_0_avx2);
 CK_ROW_KERNEL(ck_q4_1_avx512);
 CK_ROW_KERNEL(ck_q8_0_avx512);
+CK_BATCH_KERNEL(ck_q4_1_batch_avx2);
+CK_BATCH_KERNEL(ck_q8_0_batch_avx2);
+CK_BATCH_KERNEL(ck_q4_1_batch_avx512);
+CK_BATCH_KERNEL(ck_q8_0_batch_avx512);
 #endif
 
 /// The fixed horizontal sum every kernel ends an output with.

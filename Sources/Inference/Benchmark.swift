@@ -15,6 +15,12 @@ public struct EngineBenchmark: Sendable, Codable {
     public var batchSize: Int
     /// All sequences together.
     public var decodeTokensPerSecondBatch: Double
+    /// The same three rates per second of processor time (all threads together): on a
+    /// machine shared with other work, wall-clock rates fall with the load while these move
+    /// much less, and at 1 thread they approximate the rate on a quiet machine.
+    public var prefillTokensPerProcessorSecond: Double
+    public var decodeTokensPerProcessorSecondBatch1: Double
+    public var decodeTokensPerProcessorSecondBatch: Double
     public var peakResidentMegabytes: Double
 
     /// Runs the three measurements on `engine` (each once, after a short warm-up). Prefix
@@ -37,9 +43,11 @@ public struct EngineBenchmark: Sendable, Codable {
 
         progress("\(engine.threads) thread(s): prefill, \(promptTokens) tokens")
         var start = Date()
+        let prefillProcessorStart = processorSeconds()
         _ = try engine.generate([GenerationRequest(promptIDs: long, maxTokens: 1, temperature: 0)],
                                 stopsAtEndTokens: false, reusePrefixes: false, onStep: nil)
         let prefill = Double(promptTokens) / Date().timeIntervalSince(start)
+        let prefillProcessor = Double(promptTokens) / (processorSeconds() - prefillProcessorStart)
 
         let questions = [
             "Should cities ban cars from their centres?",
@@ -55,20 +63,20 @@ public struct EngineBenchmark: Sendable, Codable {
                 .init(role: "user", content: questions[i % questions.count]),
             ]))
         }
-        func decodeRate(_ count: Int) throws -> Double {
+        func decodeRate(_ count: Int) throws -> (wall: Double, processor: Double) {
             let requests = (0..<count).map {
                 GenerationRequest(promptIDs: prompt($0), maxTokens: newTokens, temperature: 0.7, topK: 0, topP: 0.9,
                                   seed: UInt64($0 + 1))
             }
             var firstSteps = 0
             var decodeStart = Date()
-            start = Date()
+            var processorStart = processorSeconds()
             let generations = try engine.generate(requests, stopsAtEndTokens: false, reusePrefixes: false) { _, _ in
                 firstSteps += 1
-                if firstSteps == count { decodeStart = Date() }
+                if firstSteps == count { decodeStart = Date(); processorStart = processorSeconds() }
             }
-            let decoded = generations.reduce(0) { $0 + $1.ids.count } - count
-            return Double(decoded) / Date().timeIntervalSince(decodeStart)
+            let decoded = Double(generations.reduce(0) { $0 + $1.ids.count } - count)
+            return (decoded / Date().timeIntervalSince(decodeStart), decoded / (processorSeconds() - processorStart))
         }
         progress("\(engine.threads) thread(s): decode, batch 1, \(newTokens) tokens")
         let batch1 = try decodeRate(1)
@@ -77,8 +85,18 @@ public struct EngineBenchmark: Sendable, Codable {
 
         return EngineBenchmark(threads: engine.threads, kernelVariant: engine.kernelVariant.rawValue,
                                promptTokens: promptTokens, prefillTokensPerSecond: prefill,
-                               newTokens: newTokens, decodeTokensPerSecondBatch1: batch1, batchSize: batchSize,
-                               decodeTokensPerSecondBatch: batched, peakResidentMegabytes: peakResidentMegabytes())
+                               newTokens: newTokens, decodeTokensPerSecondBatch1: batch1.wall, batchSize: batchSize,
+                               decodeTokensPerSecondBatch: batched.wall, prefillTokensPerProcessorSecond: prefillProcessor,
+                               decodeTokensPerProcessorSecondBatch1: batch1.processor,
+                               decodeTokensPerProcessorSecondBatch: batched.processor,
+                               peakResidentMegabytes: peakResidentMegabytes())
+    }
+
+    /// Processor time this process has used so far, all threads together.
+    static func processorSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     /// The process's peak resident memory so far.

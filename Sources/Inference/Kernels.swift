@@ -1,12 +1,12 @@
 // Kernels: weight matrix × activation vectors for the ggml block formats this engine reads,
 // then (at the end) the BERT encoder's dense F32 product, layer norm and GELU.
 //
-// Weights stay in their quantised blocks in the mapped file. A single activation vector
-// of a Q4_1 or Q8_0 matrix (decoding at batch 1: most of the engine's time) goes to the C
-// kernels of `CKernels`, chosen by CPU features at run time; they compute the same bits as
-// the Swift tiles below. Otherwise a single vector reads the blocks straight (each block
-// unpacked into SIMD8<Float> registers, a quarter at a time); a batch unpacks each row once
-// into a small F32 panel shared by all its vectors.
+// Weights stay in their quantised blocks in the mapped file. Products of Q4_1 and Q8_0
+// matrices (the engine's time, one vector at batch 1, several in batched decode and
+// prefill) go to the C kernels of `CKernels`, chosen by CPU features at run time; they
+// compute the same bits as the Swift tiles below. Of the Swift tiles, a single vector reads
+// the blocks straight (each block unpacked into SIMD8<Float> registers, a quarter at a
+// time); a batch unpacks each row once into a small F32 panel shared by all its vectors.
 // Activations and sums are F32: this is the model's exact arithmetic (the Q4_1 weights
 // dequantised to F32), not llama.cpp's 8-bit-activation fast path.
 //
@@ -272,13 +272,19 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// Fast product for rows `rowRange` and `count` vectors, already arranged in
     /// `inputOrder`: vector v starts at `x + v * xStride`, its result for row r goes to
-    /// `out[v * outStride + r]`. A single Q4_1 or Q8_0 vector runs the C kernel `variant`;
-    /// nil runs the Swift tile instead (the tests compare the two bit for bit).
+    /// `out[v * outStride + r]`. Q4_1 and Q8_0 run the C kernels of `variant` (one vector, or
+    /// a batch); nil runs the Swift tiles instead (the tests compare the two bit for bit).
     func multiply(rows rowRange: Range<Int>, x: UnsafePointer<Float>, xStride: Int, count: Int,
                   out: UnsafeMutablePointer<Float>, outStride: Int, variant: KernelVariant? = .current) {
-        if count == 1, rowRange.count > 0, let variant, type == .q4_1 || type == .q8_0 {
-            let kernel = type == .q4_1 ? ck_matvec_q4_1 : ck_matvec_q8_0
-            kernel(variant.c, data, rowBytes, columns, rowRange.lowerBound, rowRange.upperBound, x, out)
+        if count >= 1, rowRange.count > 0, let variant, type == .q4_1 || type == .q8_0 {
+            if count == 1 {
+                let kernel = type == .q4_1 ? ck_matvec_q4_1 : ck_matvec_q8_0
+                kernel(variant.c, data, rowBytes, columns, rowRange.lowerBound, rowRange.upperBound, x, out)
+            } else {
+                let kernel = type == .q4_1 ? ck_matmul_q4_1 : ck_matmul_q8_0
+                kernel(variant.c, data, rowBytes, columns, rowRange.lowerBound, rowRange.upperBound,
+                       x, xStride, count, out, outStride)
+            }
             return
         }
         switch type {

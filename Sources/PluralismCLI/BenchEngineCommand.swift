@@ -16,8 +16,10 @@ struct BenchEngineCommand: AsyncParsableCommand {
         its order) are prefilled with reuse off and with an empty prefix store; printed are \
         the share of prompt tokens reused and the time saved. Also printed: the kernels' \
         instruction-set variant (set PLURALISM_KERNELS=portable|avx2|avx512 to compare; every \
-        variant computes the same bits) and the peak resident memory. Figures only: nothing \
-        is asserted.
+        variant computes the same bits) and the peak resident memory. Each rate is also given \
+        per second of processor time (all threads together), which other work on the machine \
+        disturbs much less: at 1 thread it approximates a quiet machine's rate. Figures only: \
+        nothing is asserted.
 
         Examples:
           pluralism bench engine
@@ -88,9 +90,12 @@ struct BenchEngineCommand: AsyncParsableCommand {
                 print("kernels                          \(figures.kernelVariant)")
                 for e in figures.engines {
                     print("threads \(e.threads)")
-                    print(String(format: "  prefill (%d-token prompt)      %.1f tokens/s", e.promptTokens, e.prefillTokensPerSecond))
-                    print(String(format: "  decode, batch 1                %.1f tokens/s", e.decodeTokensPerSecondBatch1))
-                    print(String(format: "  decode, batch %d (total)        %.1f tokens/s", e.batchSize, e.decodeTokensPerSecondBatch))
+                    print(String(format: "  prefill (%d-token prompt)      %.1f tokens/s  (%.1f per processor-second)",
+                                 e.promptTokens, e.prefillTokensPerSecond, e.prefillTokensPerProcessorSecond))
+                    print(String(format: "  decode, batch 1                %.1f tokens/s  (%.1f per processor-second)",
+                                 e.decodeTokensPerSecondBatch1, e.decodeTokensPerProcessorSecondBatch1))
+                    print(String(format: "  decode, batch %d (total)        %.1f tokens/s  (%.1f per processor-second)",
+                                 e.batchSize, e.decodeTokensPerSecondBatch, e.decodeTokensPerProcessorSecondBatch))
                 }
                 if let r = figures.prefixReuse {
                     print("prefix reuse (\(r.prompts) comment prompts of the first \(reuseItems) items, \(r.promptTokens) tokens)")

@@ -1,6 +1,6 @@
-// The engine's hot matrix-vector kernels, in C so that each instruction-set variant can be
-// compiled with its own per-function target attribute and chosen at run time: the library
-// then needs no `-target-cpu` flag and runs on any x86-64 (or other) machine.
+// The engine's hot quantised matrix products (one vector, or a batch of them), in C so that
+// each instruction-set variant can be compiled with its own per-function target attribute
+// and chosen at run time, on any x86-64 (or other) machine.
 //
 // Every variant computes the same bits as the others and as the Swift kernels: per output,
 // eight lanes, lane l accumulating fma(w, x, acc) over the row's 8-weight steps in kernel
@@ -37,6 +37,19 @@ void ck_matvec_q4_1(ck_variant variant, const void *data, size_t row_bytes, size
 /// The same for Q8_0 rows.
 void ck_matvec_q8_0(ck_variant variant, const void *data, size_t row_bytes, size_t columns,
                     size_t row_begin, size_t row_end, const float *x, float *out);
+
+/// Q4_1 rows [row_begin, row_end) times `count` vectors (batched decode, prefill): vector v
+/// starts at `x + v * x_stride`, and out[v * out_stride + r] = row r · vector v, computed
+/// exactly as `ck_matvec_q4_1` computes it for that vector alone. Each row's weights are
+/// unpacked once for up to six vectors.
+void ck_matmul_q4_1(ck_variant variant, const void *data, size_t row_bytes, size_t columns,
+                    size_t row_begin, size_t row_end, const float *x, size_t x_stride, size_t count,
+                    float *out, size_t out_stride);
+
+/// The same for Q8_0 rows.
+void ck_matmul_q8_0(ck_variant variant, const void *data, size_t row_bytes, size_t columns,
+                    size_t row_begin, size_t row_end, const float *x, size_t x_stride, size_t count,
+                    float *out, size_t out_stride);
 
 #ifdef __cplusplus
 }
