@@ -77,7 +77,7 @@ extension Corpus {
         let folder = (output as NSString).deletingLastPathComponent
         let temporary = (folder.isEmpty ? "." : folder) + "/.\((output as NSString).lastPathComponent).merging-\(UUID().uuidString)"
         let removeTemporary = {
-            for suffix in ["", "-wal", "-shm", "-journal"] { try? fileManager.removeItem(atPath: temporary + suffix) }
+            for suffix in ["", "-wal", "-shm", "-journal", "-lock"] { try? fileManager.removeItem(atPath: temporary + suffix) }
         }
         var report = MergeReport(runID: merged, inputs: [])
         do {

@@ -184,7 +184,7 @@ import Glibc
         let result = try CLI.run(["run", "--config", CLI.repositoryRoot + "/inputs/run.json", "--corpus", scratch.file("c.sqlite"),
                                   "--replay-only", "--no-report", "--quiet"], in: scratch.path)
         #expect(result.status == 69)
-        #expect(result.stderr.contains("replay-only: 8 call(s) to embedded"), "\(result.stderr)")
+        #expect(result.stderr.contains("replay-only: 251 call(s) to embedded"), "\(result.stderr)")
         #expect(!result.stderr.contains("not found at"), "a replay-only run never looks for the model file")
     }
 }

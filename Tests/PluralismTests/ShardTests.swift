@@ -105,7 +105,7 @@ import Testing
         }
         #expect(!FileManager.default.fileExists(atPath: output))
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
-            .filter { !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") } == ["a.sqlite", "b.sqlite"])
+            .filter { !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") && !$0.hasSuffix("-lock") } == ["a.sqlite", "b.sqlite"])
     }
 
     /// Two shards that answered the same call differently (a server that is not

@@ -302,7 +302,8 @@ public struct OpenAICompatibleModel: LanguageModel {
     /// is a 429 that says the account's quota is spent (waiting will not refill it).
     static func isRetryable(status: Int, body: Data = Data()) -> Bool {
         if status == 429 { return !String(decoding: body.prefix(4096), as: UTF8.self).contains("insufficient_quota") }
-        return status == 408 || status >= 500
+        // 501 and 505 say the server does not do this at all: asking again cannot help.
+        return status == 408 || (status >= 500 && status != 501 && status != 505)
     }
 
     /// The message for a final non-2xx reply; a redirect says why it was not followed.

@@ -30,6 +30,18 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def do_GET(self):
+        # The model listing the client reads once per run to settle the served identity.
+        if self.path.rstrip("/") != "/v1/models":
+            self.send_error(404)
+            return
+        payload = json.dumps({"object": "list", "data": [{"id": "scripted", "object": "model", "owned_by": "pluralism-tests"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         request = json.loads(body)
