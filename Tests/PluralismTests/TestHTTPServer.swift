@@ -1,4 +1,5 @@
 import Foundation
+import Pluralism
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -104,29 +105,7 @@ final class TestHTTPServer: @unchecked Sendable {
         self.script = script
         self.deadline = Date().addingTimeInterval(lifetime)
 
-        #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { throw ServerError("socket: errno \(errno)") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = in_addr_t(UInt32(0x7F00_0001).bigEndian)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 64) == 0 else {
-            close(fd)
-            throw ServerError("bind/listen on 127.0.0.1: errno \(errno)")
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        self.listener = fd
-        self.port = UInt16(bigEndian: address.sin_port)
+        (listener, port) = try LoopbackServer.listen(backlog: 64)
 
         let thread = Thread { [self] in acceptLoop() }
         thread.start()

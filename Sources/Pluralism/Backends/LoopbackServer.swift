@@ -30,6 +30,13 @@ public final class LoopbackServer: @unchecked Sendable {
     public init(latency: Double, handler: @escaping Handler) throws {
         self.latency = max(0, latency)
         self.handler = handler
+        (listener, port) = try LoopbackServer.listen(backlog: 1024)
+        Thread { [self] in acceptLoop() }.start()
+    }
+
+    /// A TCP socket listening on 127.0.0.1, on a port the system picks; the tests' scripted
+    /// server binds the same way.
+    public static func listen(backlog: Int32) throws -> (descriptor: Int32, port: UInt16) {
         #if canImport(Glibc)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -45,7 +52,12 @@ public final class LoopbackServer: @unchecked Sendable {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0, listen(fd, 1024) == 0 else {
+        #if canImport(Glibc)
+        let listening = Glibc.listen(fd, backlog)
+        #else
+        let listening = Darwin.listen(fd, backlog)
+        #endif
+        guard bound == 0, listening == 0 else {
             close(fd)
             throw LoopbackServerError(message: "bind/listen on 127.0.0.1: errno \(errno)")
         }
@@ -53,9 +65,7 @@ public final class LoopbackServer: @unchecked Sendable {
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        listener = fd
-        port = UInt16(bigEndian: address.sin_port)
-        Thread { [self] in acceptLoop() }.start()
+        return (fd, UInt16(bigEndian: address.sin_port))
     }
 
     deinit { stop() }
