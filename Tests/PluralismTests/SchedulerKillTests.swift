@@ -66,23 +66,30 @@ import Glibc
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let config = try Self.writeInputs(to: folder + "/inputs", server: server)
 
+        let began = Date()
         let whole = try Self.launch(config: config, corpus: folder + "/whole.sqlite")
         whole.waitUntilExit()
+        let duration = Date().timeIntervalSince(began)
         #expect(whole.terminationStatus == 0)
         let calls = try Corpus.open(path: folder + "/whole.sqlite", readOnly: true).archivedCallCount()
         let reference = try Self.digest(folder + "/whole.sqlite")
 
-        // Kill moments from a fixed seed, 0.3 to 2.8 s into each attempt (an uninterrupted
-        // run takes about 6 s: one call at a time, 40 ms each; commits come every second).
+        // Kill moments from a fixed seed, 5% to 45% of an uninterrupted run's time as measured
+        // here (one call at a time, 40 ms each; commits come every second): kills land mid-run
+        // however loaded or idle the machine is, and no two attempts can finish the run.
         var state: UInt64 = 20261130
         var killed = 0
         var partial = 0
         for _ in 0..<12 {
             state = splitMix64(state)
-            let delay = 0.3 + Double(state % 2500) / 1000
+            let delay = duration * (0.05 + 0.40 * Double(state % 1000) / 1000)
             let attempt = try Self.launch(config: config, corpus: folder + "/killed.sqlite")
             try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
-            guard attempt.isRunning else { break }
+            guard attempt.isRunning else {
+                attempt.waitUntilExit()
+                #expect(attempt.terminationStatus == 0)
+                continue
+            }
             kill(attempt.processIdentifier, SIGKILL)
             attempt.waitUntilExit()
             #expect(attempt.terminationReason == .uncaughtSignal)
