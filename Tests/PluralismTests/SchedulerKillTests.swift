@@ -66,41 +66,47 @@ import Glibc
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let config = try Self.writeInputs(to: folder + "/inputs", server: server)
 
-        let began = Date()
         let whole = try Self.launch(config: config, corpus: folder + "/whole.sqlite")
         whole.waitUntilExit()
-        let duration = Date().timeIntervalSince(began)
         #expect(whole.terminationStatus == 0)
         let calls = try Corpus.open(path: folder + "/whole.sqlite", readOnly: true).archivedCallCount()
         let reference = try Self.digest(folder + "/whole.sqlite")
 
-        // Kill moments from a fixed seed, 5% to 45% of an uninterrupted run's time as measured
-        // here (one call at a time, 40 ms each; commits come every second): kills land mid-run
-        // however loaded or idle the machine is, and no two attempts can finish the run.
+        // Each attempt is killed once the server has answered a seeded number of its requests
+        // (26 to 40: past the first group commit, about a second in, and well short of the
+        // end):
+        // kills land mid-run by progress, not by time, however loaded or idle the machine is.
         var state: UInt64 = 20261130
         var killed = 0
         var partial = 0
-        for _ in 0..<12 {
+        var stored = 0
+        while killed < 6 {
+            let remaining = calls - stored
+            guard remaining > 50 else { break }
             state = splitMix64(state)
-            let delay = duration * (0.05 + 0.40 * Double(state % 1000) / 1000)
+            let target = 26 + Int(state % 15)
+            let before = server.requestCount
             let attempt = try Self.launch(config: config, corpus: folder + "/killed.sqlite")
-            try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+            let giveUp = Date().addingTimeInterval(120)
+            while attempt.isRunning && server.requestCount - before < target && Date() < giveUp {
+                try await Task.sleep(nanoseconds: 5_000_000)
+            }
             guard attempt.isRunning else {
                 attempt.waitUntilExit()
-                #expect(attempt.terminationStatus == 0)
-                continue
+                Issue.record("an attempt finished before its kill (\(target) of \(remaining) calls left), status \(attempt.terminationStatus)")
+                break
             }
             kill(attempt.processIdentifier, SIGKILL)
             attempt.waitUntilExit()
             #expect(attempt.terminationReason == .uncaughtSignal)
             killed += 1
-            let stored = try Corpus.open(path: folder + "/killed.sqlite").archivedCallCount()
+            stored = try Corpus.open(path: folder + "/killed.sqlite", readOnly: true).archivedCallCount()
             if stored > 0 && stored < calls { partial += 1 }
         }
         let last = try Self.launch(config: config, corpus: folder + "/killed.sqlite")
         last.waitUntilExit()
         #expect(last.terminationStatus == 0)
-        #expect(killed >= 3, "only \(killed) attempts were still running when killed")
+        #expect(killed >= 3, "only \(killed) attempts were killed mid-run (\(calls) calls in the run)")
         #expect(partial >= 2, "only \(partial) kills left part of the run stored")
         #expect(try Self.digest(folder + "/killed.sqlite") == reference)
         // Calls lost with a kill are asked again; never more than the calls in flight and
