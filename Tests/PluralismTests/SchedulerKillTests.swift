@@ -100,7 +100,8 @@ import Glibc
             attempt.waitUntilExit()
             #expect(attempt.terminationReason == .uncaughtSignal)
             killed += 1
-            stored = try Corpus.open(path: folder + "/killed.sqlite", readOnly: true).archivedCallCount()
+            // A writer's open, which recovers the killed process's log: what the next attempt sees.
+            stored = try Corpus.open(path: folder + "/killed.sqlite").archivedCallCount()
             if stored > 0 && stored < calls { partial += 1 }
         }
         let last = try Self.launch(config: config, corpus: folder + "/killed.sqlite")
