@@ -210,39 +210,26 @@ final class TestHTTPServer: @unchecked Sendable {
         switch response.delivery {
         case .whole:
             bytes.append(response.body)
-            sendAll(bytes, to: connection)
+            LoopbackServer.send(bytes, to: connection)
         case .trickle(let count, let interval):
-            guard sendAll(bytes, to: connection) else { return }
+            guard LoopbackServer.send(bytes, to: connection) else { return }
             var offset = 0
             while offset < response.body.count, !isStopped {
                 let end = min(offset + max(1, count), response.body.count)
-                guard sendAll(response.body[offset..<end], to: connection) else { return }
+                guard LoopbackServer.send(response.body[offset..<end], to: connection) else { return }
                 offset = end
                 usleep(useconds_t(interval * 1_000_000))
             }
         case .stall(let count):
             bytes.append(response.body.prefix(count))
-            guard sendAll(bytes, to: connection) else { return }
+            guard LoopbackServer.send(bytes, to: connection) else { return }
             while !isStopped { usleep(10_000) }
         case .closeMidBody(let count):
             bytes.append(response.body.prefix(count))
-            sendAll(bytes, to: connection)
+            LoopbackServer.send(bytes, to: connection)
         }
     }
 
-    @discardableResult
-    private func sendAll(_ data: Data, to connection: Int32) -> Bool {
-        data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                // MSG_NOSIGNAL: a client that already gave up must not kill the test process.
-                let sent = send(connection, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-                if sent <= 0 { return false }
-                offset += sent
-            }
-            return true
-        }
-    }
 
     private static func reason(_ status: Int) -> String {
         switch status {

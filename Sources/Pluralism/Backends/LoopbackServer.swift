@@ -162,11 +162,22 @@ public final class LoopbackServer: @unchecked Sendable {
             + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
             + "Connection: \(keepAlive ? "keep-alive" : "close")\r\n\r\n").utf8)
         bytes.append(body)
-        return bytes.withUnsafeBytes { raw in
+        return Self.send(bytes, to: connection)
+    }
+
+    /// Writes all of `data` to a socket; false when the peer has gone. Shared with the tests'
+    /// scripted server.
+    @discardableResult
+    public static func send(_ data: Data, to connection: Int32) -> Bool {
+        data.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
                 // MSG_NOSIGNAL: a client that already gave up must not kill the process.
-                let sent = send(connection, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                #if canImport(Glibc)
+                let sent = Glibc.send(connection, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                #else
+                let sent = Darwin.send(connection, raw.baseAddress! + offset, raw.count - offset, 0)
+                #endif
                 if sent <= 0 { return false }
                 offset += sent
             }
