@@ -58,9 +58,39 @@ import Glibc
         return try corpus.digest(runID: try #require(try corpus.runs().last).id)
     }
 
+    /// Kills a process from the server's own thread when it receives the request that
+    /// reaches a target count: the kill lands by progress, whatever the test's tasks are
+    /// doing (on a busy two-core machine a test's sleeping task may wake only after the run
+    /// has ended).
+    final class Executioner: @unchecked Sendable {
+        private let lock = NSLock()
+        private var victim: pid_t = 0
+        private var countdown = 0
+
+        /// Kill `pid` on the `after`-th request from now.
+        func arm(pid: pid_t, after requests: Int) {
+            lock.withLock { (victim, countdown) = (pid, requests) }
+        }
+
+        func observe() {
+            lock.withLock {
+                guard victim != 0 else { return }
+                countdown -= 1
+                if countdown <= 0 {
+                    kill(victim, SIGKILL)
+                    victim = 0
+                }
+            }
+        }
+    }
+
     @Test(.enabled(if: binaryIsBuilt, "needs the built CLI: swift build -c release -Xswiftc -enable-testing"))
-    func killedAtRandomMomentsAndResumedGivesTheUninterruptedDigest() async throws {
-        let server = try LoopbackServer(latency: 0.04, handler: ScriptedChatCompletions.reply)
+    func killedAtRandomMomentsAndResumedGivesTheUninterruptedDigest() throws {
+        let executioner = Executioner()
+        let server = try LoopbackServer(latency: 0.04) { path, body in
+            executioner.observe()
+            return ScriptedChatCompletions.reply(path: path, body: body)
+        }
         defer { server.stop() }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pluralism-kill-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -72,10 +102,9 @@ import Glibc
         let calls = try Corpus.open(path: folder + "/whole.sqlite", readOnly: true).archivedCallCount()
         let reference = try Self.digest(folder + "/whole.sqlite")
 
-        // Each attempt is killed once the server has answered a seeded number of its requests
+        // Each attempt is killed when the server receives a seeded number of its requests
         // (26 to 40: past the first group commit, about a second in, and well short of the
-        // end):
-        // kills land mid-run by progress, not by time, however loaded or idle the machine is.
+        // end).
         var state: UInt64 = 20261130
         var killed = 0
         var partial = 0
@@ -85,25 +114,19 @@ import Glibc
             guard remaining > 50 else { break }
             state = splitMix64(state)
             let target = 26 + Int(state % 15)
-            let before = server.requestCount
             let attempt = try Self.launch(config: config, corpus: folder + "/killed.sqlite")
-            let giveUp = Date().addingTimeInterval(120)
-            while attempt.isRunning && server.requestCount - before < target && Date() < giveUp {
-                try await Task.sleep(nanoseconds: 5_000_000)
-            }
-            guard attempt.isRunning else {
-                attempt.waitUntilExit()
+            executioner.arm(pid: attempt.processIdentifier, after: target)
+            attempt.waitUntilExit()
+            guard attempt.terminationReason == .uncaughtSignal else {
                 Issue.record("an attempt finished before its kill (\(target) of \(remaining) calls left), status \(attempt.terminationStatus)")
                 break
             }
-            kill(attempt.processIdentifier, SIGKILL)
-            attempt.waitUntilExit()
-            #expect(attempt.terminationReason == .uncaughtSignal)
             killed += 1
             // A writer's open, which recovers the killed process's log: what the next attempt sees.
             stored = try Corpus.open(path: folder + "/killed.sqlite").archivedCallCount()
             if stored > 0 && stored < calls { partial += 1 }
         }
+        executioner.arm(pid: 0, after: 0)
         let last = try Self.launch(config: config, corpus: folder + "/killed.sqlite")
         last.waitUntilExit()
         #expect(last.terminationStatus == 0)
