@@ -1,4 +1,4 @@
-import Dispatch
+import CKernels
 import Foundation
 
 /// Spreads independent pieces of work over a fixed number of threads. Each piece writes only
@@ -6,24 +6,26 @@ import Foundation
 /// the thread count or on which thread ran first. `forEachRange` splits the work by a fixed
 /// rule (contiguous, nearly equal ranges); `forEachChunk` hands small chunks to whichever
 /// thread is free.
+///
+/// The threads are a `WorkerPool` of this value's own (copies share it), started on first
+/// use: a decode step runs about 150 regions, too short to hand to libdispatch.
 struct Parallel: Sendable {
     let threads: Int
+    private let pool: WorkerPool?
 
     init(threads: Int) {
         self.threads = max(1, threads)
+        pool = self.threads > 1 ? WorkerPool(threads: self.threads) : nil
     }
 
     /// Runs `body` on each of `parts` pieces (`parts` ≤ `threads`); on the calling thread
     /// when there is one piece or one thread.
     private func run(parts: Int, _ body: (Int) -> Void) {
-        if parts <= 1 || threads == 1 {
+        guard parts > 1, let pool else {
             for part in 0..<parts { body(part) }
             return
         }
-        withoutActuallyEscaping(body) { body in
-            let box = UnsafeSendable(body)
-            DispatchQueue.concurrentPerform(iterations: parts) { part in box.value(part) }
-        }
+        pool.run(parts: parts, body)
     }
 
     /// Runs `body(part, range)` over `0..<count` split into one contiguous range per thread
@@ -61,11 +63,37 @@ struct Parallel: Sendable {
     }
 }
 
-/// Carries a non-Sendable closure across the concurrentPerform boundary; the closures passed
-/// here write disjoint memory by construction.
-struct UnsafeSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
+/// The C worker pool (`ck_pool.h`), its threads started on first use and joined when the
+/// last `Parallel` sharing it goes.
+private final class WorkerPool: @unchecked Sendable {
+    private let threads: Int
+    private let lock = NSLock()
+    private var pool: OpaquePointer?
+    private var started = false
+
+    init(threads: Int) { self.threads = threads }
+
+    deinit { ck_pool_destroy(pool) }
+
+    /// Runs `body(part)` for each part; the closures passed here write disjoint memory by
+    /// construction, so running them on other threads is safe.
+    func run(parts: Int, _ body: (Int) -> Void) {
+        let pool = lock.withLock {
+            if !started {
+                self.pool = ck_pool_create(threads)
+                started = true
+            }
+            return self.pool
+        }
+        withoutActuallyEscaping(body) { body in
+            var task = body
+            withUnsafeMutablePointer(to: &task) { task in
+                ck_pool_run(pool, parts, { context, part in
+                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(part)
+                }, task)
+            }
+        }
+    }
 }
 
 /// Hands out 0, 1, 2, … up to a count, each once, to any thread. A lock is plenty: a chunk is

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "ck_pool.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
