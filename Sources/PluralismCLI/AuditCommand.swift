@@ -33,7 +33,7 @@ struct AuditCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let (context, _) = try options.prepare()
+            let (context, _, _) = try options.prepare()
             let report = try await Stages.audit(context)
             print(describe(report))
             print(AuditTable.render(try context.corpus.auditSummaries(runID: context.runID)))

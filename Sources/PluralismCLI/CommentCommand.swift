@@ -20,9 +20,10 @@ struct CommentCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let (context, _) = try options.prepare()
+            let (context, _, loader) = try options.prepare()
             try Stages.ingest(context.inputs, into: context.corpus)
             print(describe(try await Stages.comment(context)))
+            for line in describePrefixReuse(loader) { print(line) }
         } catch {
             throw ExitStatus.fail(error)
         }

@@ -20,7 +20,7 @@ struct IngestCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let (context, path) = try options.prepare()
+            let (context, path, _) = try options.prepare()
             let run = try Stages.ingest(context.inputs, into: context.corpus)
             print("run \(run.id) (\(run.name)): \(context.inputs.items.count) items, \(context.config.communities.count) communities in \(path)")
         } catch {

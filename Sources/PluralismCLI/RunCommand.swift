@@ -47,13 +47,14 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         do {
             if !noReport { try OutputPath.checkFolder(site, option: "--site") }
-            let (context, path) = try options.prepare(shard: shard)
+            let (context, path, loader) = try options.prepare(shard: shard)
             let summary = try await Pipeline.run(context)
             print("run \(summary.runID) (\(context.config.name)) finished in \(formatDuration(summary.seconds))")
             print("  items \(summary.items), comments \(summary.comments), syntheses \(summary.syntheses)")
             print("  comments cut at max_tokens: \(summary.truncatedComments) of \(summary.comments)")
             print("  model calls: \(summary.freshCalls) fresh, \(summary.replayedCalls) replayed from the archive")
             for report in summary.stages { print("  " + describe(report)) }
+            for line in describePrefixReuse(loader) { print("  " + line) }
             if let shard {
                 print("  shard \(shard): \(context.workItems.count) of \(summary.items) items; corpus: \(path)")
                 print("  merge the shards with: pluralism corpus merge OUT <every shard's corpus>")

@@ -25,7 +25,7 @@ struct RunOptions: ParsableArguments {
 
     /// Loads and validates the inputs (before any corpus is touched), opens the corpus and
     /// prepares a stage context whose models load on first use.
-    func prepare(shard: Shard? = nil) throws -> (context: StageContext, corpusPath: String) {
+    func prepare(shard: Shard? = nil) throws -> (context: StageContext, corpusPath: String, loader: ModelLoader) {
         let stop = Interruption.install()
         let inputs = try InputLoader.load(configPath: config)
         let path = corpus ?? CorpusLocation.defaultPath(runName: inputs.config.name)
@@ -36,7 +36,17 @@ struct RunOptions: ParsableArguments {
             options: StageOptions(replayOnly: replayOnly, batchSize: execution.batchSize, quiet: execution.quiet,
                                   shard: shard, stop: stop),
             models: { try loader.model(for: $0) }, embedder: { try loader.sentenceEmbedder() })
-        return (context, path)
+        return (context, path, loader)
+    }
+}
+
+/// One line per embedded engine the stages used: its prompts, and the share of their tokens
+/// copied from stored prefixes instead of computed.
+func describePrefixReuse(_ loader: ModelLoader) -> [String] {
+    loader.prefixReuse.filter { $0.tally.prompts > 0 }.map { model, tally in
+        let rate = String(format: "%.0f%%", 100 * tally.tokenHitRate)
+        return "embedded engine (\(model)): \(tally.prompts) prompts of \(tally.promptTokens) tokens; "
+            + "\(tally.hits) started from a stored prefix, \(rate) of the prompt tokens copied instead of computed"
     }
 }
 

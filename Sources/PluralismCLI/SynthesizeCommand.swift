@@ -21,11 +21,12 @@ struct SynthesizeCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let (context, _) = try options.prepare()
+            let (context, _, loader) = try options.prepare()
             try Stages.ingest(context.inputs, into: context.corpus)
             let report = try await Stages.synthesize(context)
             try context.corpus.setRunStatus(id: context.runID, status: .finished)
             print(describe(report))
+            for line in describePrefixReuse(loader) { print(line) }
         } catch {
             throw ExitStatus.fail(error)
         }

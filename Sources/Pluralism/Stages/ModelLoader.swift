@@ -68,6 +68,12 @@ public final class ModelLoader: @unchecked Sendable {
         }
     }
 
+    /// What prefix reuse saved in each embedded engine loaded so far (by model file name):
+    /// the share of prompt tokens copied from stored prefixes instead of computed.
+    public var prefixReuse: [(model: String, tally: PrefixReuseTally)] {
+        lock.withLock { engines.sorted { $0.key < $1.key }.map { ($0.key, $0.value.engine.prefixReuse) } }
+    }
+
     /// The audit's sentence embedder: all-MiniLM-L6-v2 from the store, loaded once.
     public func sentenceEmbedder() throws -> any SentenceEmbedder {
         try lock.withLock {
