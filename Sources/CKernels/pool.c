@@ -16,6 +16,7 @@
 #include "ck_pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -68,7 +69,13 @@ static int spin_until(int (*ready)(ck_pool *, size_t), ck_pool *pool, size_t arg
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (unsigned spins = 1;; spins++) {
         if (ready(pool, argument)) return 1;
-        CK_PAUSE();
+        if (spins < 64) {
+            CK_PAUSE();
+        } else {
+            // A thread that has waited a while lets any other runnable thread have its core
+            // (on a busy machine, often the very thread it waits for).
+            sched_yield();
+        }
         if ((spins & 255) == 0 && elapsed_since(&start) > spin_nanoseconds) return 0;
     }
 }
