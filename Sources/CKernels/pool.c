@@ -9,7 +9,9 @@
 // runs the parts itself instead of waiting for it.
 //
 // Both sides wait by spinning for a short while (the gaps between a decode step's regions
-// are microseconds), then sleep on a condition variable. Each sleeper announces itself (a
+// are microseconds; after a few pauses a spinning thread yields its core instead, which on
+// a busy machine is often to the very thread it waits for), then sleep on a condition
+// variable. Each sleeper announces itself (a
 // counter or flag, raised under the mutex before its last look) and the other side reads
 // that after its own update: one of the two always sees the other, so no wake-up is lost.
 #define _GNU_SOURCE
