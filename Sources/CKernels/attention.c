@@ -2,12 +2,14 @@
 //
 // Portable: plain C, lane by lane, with fmaf where the vector variants fuse. AVX2: a query
 // against eight keys at a time, one ymm chain pair (a, b) per key, then the eight horizontal
-// sums done together as a transposed reduction that keeps each sum's tree. AVX-512: the same
-// with lanes 0/1, 2/3, 4/5, 6/7 of a key handled by one zmm register (a in the low half, b
-// in the high half), and the weighted sums four queries at a time over zmm registers, which
-// the 32 registers of AVX-512 hold.
+// sums done together as a transposed reduction that keeps each sum's tree. AVX-512: for a
+// few queries (decoding), the same with lanes 0/1, 2/3, 4/5, 6/7 of a key in one zmm
+// register (a in the low half, b in the high half); for many (prefill), blocks of 16 keys
+// transposed once so that a query meets them with broadcast FMAs and its horizontal tree
+// becomes vertical additions; and the weighted sums four queries at a time over zmm
+// registers, which the 32 registers of AVX-512 hold.
 //
-// Several queries share each key and value load: a block of eight keys (2 KB for a 64-wide
+// Several queries share each key and value load: a block of keys (2-4 KB for a 64-wide
 // head) is read from memory once and then from L1 for every query of the call; a value row is
 // read once per pass of two (AVX2) or four (AVX-512) queries. No query's arithmetic depends on
 // the others, so grouping never changes a bit.
@@ -328,10 +330,131 @@ CK_AVX512 static CK_INLINE void scores_avx512_body(const float *q, size_t q_stri
     SCORES_BODY(key_lanes_avx512)
 }
 
+// With many queries (a run of prompt tokens × the heads of a KV head), blocks of 16 keys are
+// transposed once into `kt` (row d: element d of the 16 keys) and every query then meets
+// them with broadcast FMAs: zmm lane j of the chains holds key j's lane l of a or b, so the
+// eight lanes' sums and the horizontal tree are plain vertical additions, and no shuffles
+// are spent per query. Each key's operations are the ones above.
+
+/// Queries per pass over a transposed block (8 key rows + 4 registers per query stay in
+/// the 32 zmm registers).
+#define TRANSPOSED_PASS 3
+/// Queries from which a call transposes its key blocks (fewer leave the transposition
+/// unpaid for).
+#define TRANSPOSED_QUERIES 6
+/// The widest head the transposed block buffer holds.
+#define TRANSPOSED_DIMENSIONS 256
+
+/// Rows 0..<8 of an 8 × 8 block (rows `stride` apart, missing rows zero) transposed into
+/// out[r * out_stride], r < 8.
+CK_AVX2 static CK_INLINE void transpose8(const float *p, size_t stride, size_t rows, float *out, size_t out_stride) {
+    __m256 r[8];
+    for (size_t i = 0; i < 8; i++) r[i] = i < rows ? _mm256_loadu_ps(p + i * stride) : _mm256_setzero_ps();
+    __m256 t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; h++) {
+        u[4 * h + 0] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+        u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+        u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+        u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        _mm256_storeu_ps(out + i * out_stride, _mm256_permute2f128_ps(u[i], u[4 + i], 0x20));
+        _mm256_storeu_ps(out + (4 + i) * out_stride, _mm256_permute2f128_ps(u[i], u[4 + i], 0x31));
+    }
+}
+
+/// Lane l of a + b (as `key_lanes_avx2`) for 16 keys at once, for `P` queries (each at its
+/// segment), from the transposed segment `kt` (row d: 16 floats).
+CK_AVX512 static CK_INLINE void transposed_lanes(int P, const float *const *q, const float *kt, size_t width, int l,
+                                                  __m512 *v) {
+    __m512 k[8];
+    for (int j = 0; j < 8; j++) k[j] = 8 * (size_t)j < width ? _mm512_loadu_ps(kt + (8 * j + l) * 16) : _mm512_setzero_ps();
+    for (int p = 0; p < P; p++) {
+        __m512 a = _mm512_mul_ps(_mm512_set1_ps(q[p][l]), k[0]);
+        // Past the width both factors are zero, as in the Swift lanes: 0·0, then + 0.
+        __m512 b = 8 < width ? _mm512_mul_ps(_mm512_set1_ps(q[p][8 + l]), k[1]) : _mm512_setzero_ps();
+        for (int j = 2; j < 8; j += 2) {
+            if (width <= 8 * (size_t)j) break;
+            a = _mm512_fmadd_ps(_mm512_set1_ps(q[p][8 * j + l]), k[j], a);
+            b = 8 * (size_t)(j + 1) < width ? _mm512_fmadd_ps(_mm512_set1_ps(q[p][8 * (j + 1) + l]), k[j + 1], b)
+                                             : _mm512_add_ps(b, _mm512_setzero_ps());
+        }
+        v[p] = _mm512_add_ps(a, b);
+    }
+}
+
+/// The segment's sums for 16 keys and `P` queries, by the tree
+/// ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)) over the lanes.
+CK_AVX512 static CK_INLINE void transposed_sums(int P, const float *const *q, const float *kt, size_t width,
+                                                 __m512 *sums) {
+    __m512 x[TRANSPOSED_PASS], y[TRANSPOSED_PASS], low[TRANSPOSED_PASS];
+    transposed_lanes(P, q, kt, width, 0, x);
+    transposed_lanes(P, q, kt, width, 4, y);
+    for (int p = 0; p < P; p++) low[p] = _mm512_add_ps(x[p], y[p]);
+    transposed_lanes(P, q, kt, width, 2, x);
+    transposed_lanes(P, q, kt, width, 6, y);
+    for (int p = 0; p < P; p++) low[p] = _mm512_add_ps(low[p], _mm512_add_ps(x[p], y[p]));
+    transposed_lanes(P, q, kt, width, 1, x);
+    transposed_lanes(P, q, kt, width, 5, y);
+    for (int p = 0; p < P; p++) sums[p] = _mm512_add_ps(x[p], y[p]);
+    transposed_lanes(P, q, kt, width, 3, x);
+    transposed_lanes(P, q, kt, width, 7, y);
+    for (int p = 0; p < P; p++) sums[p] = _mm512_add_ps(low[p], _mm512_add_ps(sums[p], _mm512_add_ps(x[p], y[p])));
+}
+
+/// Scores of `P` queries (from query `i`) against the transposed block of `n` keys at `t0`.
+CK_AVX512 static CK_INLINE void transposed_pass(int P, const float *q, size_t q_stride, size_t i, const float *kt,
+                                                 size_t n, size_t t0, size_t dimensions, float scale, float *scores,
+                                                 size_t score_stride) {
+    __m512 acc[TRANSPOSED_PASS];
+    for (int p = 0; p < P; p++) acc[p] = _mm512_setzero_ps();
+    for (size_t s = 0; s < dimensions; s += SEGMENT) {
+        size_t width = dimensions - s < SEGMENT ? dimensions - s : SEGMENT;
+        const float *qs[TRANSPOSED_PASS];
+        for (int p = 0; p < P; p++) qs[p] = q + (i + p) * q_stride + s;
+        __m512 sums[TRANSPOSED_PASS];
+        transposed_sums(P, qs, kt + s * 16, width, sums);
+        for (int p = 0; p < P; p++) acc[p] = _mm512_add_ps(acc[p], sums[p]);
+    }
+    __mmask16 mask = n == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+    for (int p = 0; p < P; p++)
+        _mm512_mask_storeu_ps(scores + (i + p) * score_stride + t0, mask, _mm512_mul_ps(acc[p], _mm512_set1_ps(scale)));
+}
+
+CK_AVX512 static CK_INLINE void scores_transposed_body(const float *q, size_t q_stride, size_t queries,
+                                                        const float *keys, size_t key_stride, size_t count,
+                                                        size_t dimensions, float scale, float *scores,
+                                                        size_t score_stride) {
+    _Alignas(64) float kt[TRANSPOSED_DIMENSIONS * 16];
+    for (size_t t0 = 0; t0 < count; t0 += 16) {
+        size_t n = count - t0 < 16 ? count - t0 : 16;
+        const float *block = keys + t0 * key_stride;
+        for (size_t d = 0; d < dimensions; d += 8) {
+            transpose8(block + d, key_stride, n < 8 ? n : 8, kt + d * 16, 16);
+            transpose8(block + 8 * key_stride + d, key_stride, n > 8 ? n - 8 : 0, kt + d * 16 + 8, 16);
+        }
+        size_t i = 0;
+        for (; i + TRANSPOSED_PASS <= queries; i += TRANSPOSED_PASS)
+            transposed_pass(TRANSPOSED_PASS, q, q_stride, i, kt, n, t0, dimensions, scale, scores, score_stride);
+        if (queries - i == 2)
+            transposed_pass(2, q, q_stride, i, kt, n, t0, dimensions, scale, scores, score_stride);
+        else if (queries - i == 1)
+            transposed_pass(1, q, q_stride, i, kt, n, t0, dimensions, scale, scores, score_stride);
+    }
+}
+
 CK_AVX512 static void scores_avx512(const float *q, size_t q_stride, size_t queries, const float *keys,
                                     size_t key_stride, size_t count, size_t dimensions, float scale, float *scores,
                                     size_t score_stride) {
-    if (dimensions == 64)
+    if (queries >= TRANSPOSED_QUERIES && dimensions == 64)
+        scores_transposed_body(q, q_stride, queries, keys, key_stride, count, 64, scale, scores, score_stride);
+    else if (queries >= TRANSPOSED_QUERIES && dimensions <= TRANSPOSED_DIMENSIONS)
+        scores_transposed_body(q, q_stride, queries, keys, key_stride, count, dimensions, scale, scores, score_stride);
+    else if (dimensions == 64)
         scores_avx512_body(q, q_stride, queries, keys, key_stride, count, 64, scale, scores, score_stride);
     else
         scores_avx512_body(q, q_stride, queries, keys, key_stride, count, dimensions, scale, scores, score_stride);

@@ -5,7 +5,8 @@ import Testing
 
 /// Every variant of the C attention kernels the CPU runs gives the bits of the former Swift
 /// kernels (`SwiftAttention`, and `softmaxNumerators`, which BERT still uses), for head widths with partial 64-dimension segments and 8-lane
-/// groups, key counts that are not multiples of 8 (and 1), and several queries per call; and
+/// groups, key counts that are not multiples of 8 or 16 (and 1), and several queries per call
+/// (few: keys read in place; many: key blocks transposed); and
 /// the grouped attention of a whole batch gives, for each (entry, head), the bits of the Swift
 /// kernels run on that query alone, on any number of threads.
 @Suite struct AttentionKernelTests {
@@ -26,7 +27,7 @@ import Testing
         let stride = 3 * dimensions + 8
         for count in [1, 5, 8, 13, 37, 70] {
             let keys = Self.values(count * stride, seed: UInt64(count * 7 + dimensions))
-            for queries in [1, 3, 7] {
+            for queries in [1, 3, 7, 24, 26] {
                 let qStride = dimensions + 8
                 let q = Self.values(queries * qStride, seed: UInt64(queries + 100 * dimensions))
                 var expected: [[UInt32]] = []
