@@ -4,11 +4,11 @@ import Testing
 @testable import Inference
 
 /// Every variant of the C attention kernels the CPU runs gives the bits of the former Swift
-/// kernels (`SwiftAttention`, and `softmaxNumerators`, which BERT still uses), for head widths with partial 64-dimension segments and 8-lane
-/// groups, key counts that are not multiples of 8 or 16 (and 1), and several queries per call
-/// (few: keys read in place; many: key blocks transposed); and
-/// the grouped attention of a whole batch gives, for each (entry, head), the bits of the Swift
-/// kernels run on that query alone, on any number of threads.
+/// kernels (`SwiftAttention`, and `softmaxNumerators`, which BERT still uses), for head widths
+/// with partial 64-dimension segments and 8-lane groups, key counts that are not multiples of
+/// 8 or 16 (and 1), and few or many queries per call (keys read in place, or key blocks
+/// transposed); and the grouped attention of a whole batch gives, for each (entry, head), the
+/// bits of the Swift kernels run on that query alone, on any number of threads.
 @Suite struct AttentionKernelTests {
     static var variants: [KernelVariant] { KernelVariant.allCases.filter { $0.level <= KernelVariant.best.level } }
 
