@@ -41,6 +41,8 @@ struct GroupedQueryAttention: Sendable {
              scratch: AttentionScratch, parallel: Parallel, variant: KernelVariant = .current) {
         let headDim = headDimension, dim = heads * headDimension, kvDim = kvHeads * headDimension
         let group = self.group
+        precondition(scratch.rows >= Self.tokensPerItem * group && scratch.dimensions == headDim
+                     && batch.allSatisfy { $0.position < scratch.scoreStride }, "attention scratch of another shape")
         let scale = 1 / Float(headDim).squareRoot()
         // Runs of consecutive positions of one sequence, at most `tokensPerItem` long.
         var runs: [Range<Int>] = []

@@ -232,7 +232,8 @@ final class Workspace {
         gate = buffer(capacity * c.feedForwardLength)
         up = buffer(capacity * c.feedForwardLength)
         arrangedInput = buffer(capacity * max(c.embeddingLength, c.feedForwardLength))
-        attentionScratch = AttentionScratch(attention: GroupedQueryAttention(config: c), contextLength: c.contextLength, threads: threads)
+        attentionScratch = AttentionScratch(attention: GroupedQueryAttention(config: c), contextLength: c.contextLength,
+                                            threads: threads)
         ropeTable = buffer(capacity * c.ropeDimensions)
     }
 
