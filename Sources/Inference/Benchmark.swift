@@ -10,22 +10,28 @@ public struct EngineBenchmark: Sendable, Codable {
     public var kernelVariant: String
     public var promptTokens: Int
     public var prefillTokensPerSecond: Double
+    /// Prefill of a long prompt (a steerable selection prompt is ~1,100 tokens), where
+    /// attention's share of the time has grown with the context.
+    public var longPromptTokens: Int
+    public var longPrefillTokensPerSecond: Double
     public var newTokens: Int
     public var decodeTokensPerSecondBatch1: Double
     public var batchSize: Int
     /// All sequences together.
     public var decodeTokensPerSecondBatch: Double
-    /// The same three rates per second of processor time (all threads together): on a
+    /// The same rates per second of processor time (all threads together): on a
     /// machine shared with other work, wall-clock rates fall with the load while these move
     /// much less, and at 1 thread they approximate the rate on a quiet machine.
     public var prefillTokensPerProcessorSecond: Double
+    public var longPrefillTokensPerProcessorSecond: Double
     public var decodeTokensPerProcessorSecondBatch1: Double
     public var decodeTokensPerProcessorSecondBatch: Double
     public var peakResidentMegabytes: Double
 
-    /// Runs the three measurements on `engine` (each once, after a short warm-up). Prefix
-    /// reuse is off, so that the prefill figure is the model's own speed.
-    public static func run(engine: Engine, promptTokens: Int = 512, newTokens: Int = 128, batchSize: Int = 6,
+    /// Runs the measurements on `engine` (each once, after a short warm-up). Prefix reuse is
+    /// off, so that the prefill figures are the model's own speed.
+    public static func run(engine: Engine, promptTokens: Int = 512, longPromptTokens: Int = 1024,
+                           newTokens: Int = 128, batchSize: Int = 6,
                            progress: (String) -> Void = { _ in }) throws -> EngineBenchmark {
         let text = """
         The history of the printing press begins in the fifteenth century, when movable type \
@@ -33,21 +39,27 @@ public struct EngineBenchmark: Sendable, Codable {
         Before it, books were copied by hand, slowly and at great cost, and errors crept into \
         every copy. Afterwards, the same text could reach thousands of people in identical form.
         """
-        var long: [Int32] = []
         let piece = engine.tokenizer.encode(text)
-        while long.count < promptTokens { long += piece }
-        long = Array(long.prefix(promptTokens))
+        func prompt(tokens: Int) -> [Int32] {
+            var ids: [Int32] = []
+            while ids.count < tokens { ids += piece }
+            return Array(ids.prefix(tokens))
+        }
 
-        _ = try engine.generate([GenerationRequest(promptIDs: Array(long.prefix(16)), maxTokens: 4, temperature: 0)],
+        _ = try engine.generate([GenerationRequest(promptIDs: prompt(tokens: 16), maxTokens: 4, temperature: 0)],
                                 stopsAtEndTokens: false, reusePrefixes: false, onStep: nil)
 
-        progress("\(engine.threads) thread(s): prefill, \(promptTokens) tokens")
-        var start = Date()
-        let prefillProcessorStart = processorSeconds()
-        _ = try engine.generate([GenerationRequest(promptIDs: long, maxTokens: 1, temperature: 0)],
-                                stopsAtEndTokens: false, reusePrefixes: false, onStep: nil)
-        let prefill = Double(promptTokens) / Date().timeIntervalSince(start)
-        let prefillProcessor = Double(promptTokens) / (processorSeconds() - prefillProcessorStart)
+        func prefillRate(tokens: Int) throws -> (wall: Double, processor: Double) {
+            progress("\(engine.threads) thread(s): prefill, \(tokens) tokens")
+            let ids = prompt(tokens: tokens)
+            let start = Date()
+            let processorStart = processorSeconds()
+            _ = try engine.generate([GenerationRequest(promptIDs: ids, maxTokens: 1, temperature: 0)],
+                                    stopsAtEndTokens: false, reusePrefixes: false, onStep: nil)
+            return (Double(tokens) / Date().timeIntervalSince(start), Double(tokens) / (processorSeconds() - processorStart))
+        }
+        let prefill = try prefillRate(tokens: promptTokens)
+        let longPrefill = try prefillRate(tokens: longPromptTokens)
 
         let questions = [
             "Should cities ban cars from their centres?",
@@ -57,7 +69,7 @@ public struct EngineBenchmark: Sendable, Codable {
             "How should a village share its water in a drought?",
             "Is it fair to inherit wealth?",
         ]
-        func prompt(_ i: Int) -> [Int32] {
+        func chat(_ i: Int) -> [Int32] {
             engine.tokenizer.encode(ChatTemplate.render([
                 .init(role: "system", content: "You are a helpful AI assistant."),
                 .init(role: "user", content: questions[i % questions.count]),
@@ -65,7 +77,7 @@ public struct EngineBenchmark: Sendable, Codable {
         }
         func decodeRate(_ count: Int) throws -> (wall: Double, processor: Double) {
             let requests = (0..<count).map {
-                GenerationRequest(promptIDs: prompt($0), maxTokens: newTokens, temperature: 0.7, topK: 0, topP: 0.9,
+                GenerationRequest(promptIDs: chat($0), maxTokens: newTokens, temperature: 0.7, topK: 0, topP: 0.9,
                                   seed: UInt64($0 + 1))
             }
             var firstSteps = 0
@@ -84,9 +96,11 @@ public struct EngineBenchmark: Sendable, Codable {
         let batched = try decodeRate(batchSize)
 
         return EngineBenchmark(threads: engine.threads, kernelVariant: engine.kernelVariant.rawValue,
-                               promptTokens: promptTokens, prefillTokensPerSecond: prefill,
+                               promptTokens: promptTokens, prefillTokensPerSecond: prefill.wall,
+                               longPromptTokens: longPromptTokens, longPrefillTokensPerSecond: longPrefill.wall,
                                newTokens: newTokens, decodeTokensPerSecondBatch1: batch1.wall, batchSize: batchSize,
-                               decodeTokensPerSecondBatch: batched.wall, prefillTokensPerProcessorSecond: prefillProcessor,
+                               decodeTokensPerSecondBatch: batched.wall, prefillTokensPerProcessorSecond: prefill.processor,
+                               longPrefillTokensPerProcessorSecond: longPrefill.processor,
                                decodeTokensPerProcessorSecondBatch1: batch1.processor,
                                decodeTokensPerProcessorSecondBatch: batched.processor,
                                peakResidentMegabytes: peakResidentMegabytes())

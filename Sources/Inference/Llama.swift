@@ -213,8 +213,7 @@ final class Workspace {
     let x, normed, query, key, value, attention, gate, up: UnsafeMutablePointer<Float>
     /// The current product's input arranged for the quantised kernels.
     let arrangedInput: UnsafeMutablePointer<Float>
-    let scores: UnsafeMutablePointer<Float>
-    let scoreStride: Int
+    let attentionScratch: AttentionScratch
     let ropeTable: UnsafeMutablePointer<Float>
 
     init(config c: LlamaConfig, capacity: Int, threads: Int) {
@@ -233,13 +232,13 @@ final class Workspace {
         gate = buffer(capacity * c.feedForwardLength)
         up = buffer(capacity * c.feedForwardLength)
         arrangedInput = buffer(capacity * max(c.embeddingLength, c.feedForwardLength))
-        scoreStride = c.contextLength
-        scores = buffer(max(1, threads) * c.contextLength)
+        attentionScratch = AttentionScratch(attention: GroupedQueryAttention(config: c), contextLength: c.contextLength,
+                                            threads: threads)
         ropeTable = buffer(capacity * c.ropeDimensions)
     }
 
     deinit {
-        for p in [x, normed, query, key, value, attention, gate, up, arrangedInput, scores, ropeTable] { p.deallocate() }
+        for p in [x, normed, query, key, value, attention, gate, up, arrangedInput, ropeTable] { p.deallocate() }
     }
 }
 
@@ -359,36 +358,6 @@ extension LlamaModel {
             let a = x[2 * i], b = x[2 * i + 1]
             x[2 * i] = a * cosine - b * sine
             x[2 * i + 1] = a * sine + b * cosine
-        }
-    }
-
-    /// Grouped-query attention for every (entry, head), each over its own sequence's cache
-    /// up to its own position.
-    func attend(_ batch: [BatchEntry], layer l: Int, workspace w: Workspace, parallel: Parallel) {
-        let c = config
-        let headDim = c.headDimension, dim = c.embeddingLength
-        let group = c.headCount / c.headCountKV
-        let scale = 1 / Float(headDim).squareRoot()
-        let items = batch.count * c.headCount
-        // Short contexts are cheaper to attend to on one thread than to hand out.
-        let positions = batch.reduce(0) { $0 + $1.position + 1 }
-        let threads = positions * c.headCount < 4096 ? Parallel(threads: 1) : parallel
-        threads.forEachRange(items) { part, range in
-            let scores = w.scores + part * w.scoreStride
-            for item in range {
-                let i = item / c.headCount, h = item % c.headCount
-                let entry = batch[i]
-                let q = w.query + i * dim + h * headDim
-                let kvOffset = (h / group) * headDim
-                let length = entry.position + 1
-                let keys = entry.cache.key(layer: l, position: 0) + kvOffset
-                let values = entry.cache.value(layer: l, position: 0) + kvOffset
-                attentionScores(q, keys: keys, stride: c.kvDimension, count: length, dimensions: headDim,
-                                scale: scale, into: scores)
-                let sum = softmaxNumerators(scores, count: length)
-                weightedSum(values, stride: c.kvDimension, weights: scores, count: length, dimensions: headDim,
-                            scale: 1 / sum, into: w.attention + i * dim + h * headDim)
-            }
         }
     }
 

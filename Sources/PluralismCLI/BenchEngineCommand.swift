@@ -9,7 +9,8 @@ struct BenchEngineCommand: AsyncParsableCommand {
         abstract: "Prefill and decode speed of the embedded engine, and what prefix reuse saves.",
         discussion: """
         For each thread count (default: 1 and 2), measures once after a short warm-up: \
-        prefill of a 512-token prompt (tokens/s), decoding 128 new tokens alone (tokens/s) \
+        prefill of a 512-token and of a 1,024-token prompt (tokens/s; attention's share \
+        grows with the prompt), decoding 128 new tokens alone (tokens/s) \
         and for 6 sequences at once (tokens/s, all sequences together). Decoding runs past \
         stop tokens so that every run has the same length. Then prefix reuse: the comment \
         prompts of the run config's first items (the prompts `pluralism run` sends first, in \
@@ -92,6 +93,8 @@ struct BenchEngineCommand: AsyncParsableCommand {
                     print("threads \(e.threads)")
                     print(String(format: "  prefill (%d-token prompt)      %.1f tokens/s  (%.1f per processor-second)",
                                  e.promptTokens, e.prefillTokensPerSecond, e.prefillTokensPerProcessorSecond))
+                    print(String(format: "  prefill (%d-token prompt)     %.1f tokens/s  (%.1f per processor-second)",
+                                 e.longPromptTokens, e.longPrefillTokensPerSecond, e.longPrefillTokensPerProcessorSecond))
                     print(String(format: "  decode, batch 1                %.1f tokens/s  (%.1f per processor-second)",
                                  e.decodeTokensPerSecondBatch1, e.decodeTokensPerProcessorSecondBatch1))
                     print(String(format: "  decode, batch %d (total)        %.1f tokens/s  (%.1f per processor-second)",

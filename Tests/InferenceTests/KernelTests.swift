@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Testing
 @testable import Inference
@@ -160,9 +161,10 @@ let kernelTypes: [GGMLType] = [.q4_1, .q4_0, .q8_0, .f16, .f32]
         let cache = randomVectors(1, columns: count * stride, seed: 9)[0]
         let weights = randomVectors(1, columns: count, seed: 10)[0]
         var scores = [Float](repeating: .nan, count: count)
-        attentionScores(q, keys: cache, stride: stride, count: count, dimensions: dimensions, scale: 0.125, into: &scores)
+        let variant = KernelVariant.current.c
+        ck_attention_scores(variant, q, dimensions, 1, cache, stride, count, dimensions, 0.125, &scores, count)
         var out = [Float](repeating: .nan, count: dimensions)
-        weightedSum(cache, stride: stride, weights: weights, count: count, dimensions: dimensions, scale: 0.5, into: &out)
+        ck_attention_weighted_sum(variant, cache, stride, weights, count, [count], [0.5], 1, dimensions, &out, dimensions)
         for t in 0..<count {
             let expected = (0..<dimensions).reduce(0.0) { $0 + Double(q[$1]) * Double(cache[t * stride + $1]) } * 0.125
             #expect(abs(Double(scores[t]) - expected) < 1e-5)
@@ -190,7 +192,7 @@ let kernelTypes: [GGMLType] = [.q4_1, .q4_0, .q8_0, .f16, .f32]
     func softmaxNumeratorsMatchPlainLoop(count: Int) {
         let x = randomVectors(1, columns: count, seed: 12)[0].map { $0 * 20 }
         var values = x
-        let sum = softmaxNumerators(&values, count: count)
+        let sum = ck_softmax_numerators(KernelVariant.current.c, &values, count)
         let top = x.max()!
         let expected = x.map { Foundation.exp(Double($0 - top)) }
         for j in 0..<count { #expect(abs(Double(values[j]) - expected[j]) <= 3e-7 * expected[j]) }

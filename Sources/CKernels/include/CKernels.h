@@ -57,4 +57,7 @@ void ck_matmul_q8_0(ck_variant variant, const void *data, size_t row_bytes, size
 }
 #endif
 
+// The attention kernels (scores, softmax numerators, weighted sums).
+#include "ck_attention.h"
+
 #endif
