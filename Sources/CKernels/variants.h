@@ -51,4 +51,10 @@ static inline uint16_t ck_load_u16(const uint8_t *p) {
     return v;
 }
 
+#include "CKernels.h"
+
+/// `requested`, or the best variant below it when the CPU lacks it (the dispatching entry
+/// points of every kernel file use it).
+ck_variant ck_usable_variant(ck_variant requested);
+
 #endif

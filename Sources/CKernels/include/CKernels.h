@@ -55,4 +55,8 @@ void ck_matmul_q8_0(ck_variant variant, const void *data, size_t row_bytes, size
 }
 #endif
 
+// The BERT encoder's kernels and the elementwise activations, in their own headers.
+#include "encoder.h"
+#include "activation.h"
+
 #endif
