@@ -94,7 +94,7 @@ import Testing
     /// lengths that leave a partial 16-lane register.
     static func activationInputs(_ rng: inout SeededRandom) -> [Float] {
         var x = (0..<24_000).map { Float($0 - 12_000) / 1000 }
-        x += random(4_000, &rng, scale: 120) + random(1_000, &rng, scale: 1e-3) + random(1_000, &rng, scale: 1e-39)
+        x += random(4_000, &rng, scale: 120) + random(1_000, &rng, scale: 1e-3) + random(1_000, &rng, scale: .leastNormalMagnitude / 8)
         x += [0, -0.0, .infinity, -.infinity, .nan, 87, 88, -87, -88, 88.5, -87.5, .greatestFiniteMagnitude,
               -.greatestFiniteMagnitude, .leastNonzeroMagnitude, -.leastNormalMagnitude, 1]
         return x
