@@ -277,8 +277,9 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// Fast product for rows `rowRange` and `count` vectors, already arranged in
     /// `inputOrder`: vector v starts at `x + v * xStride`, its result for row r goes to
-    /// `out[v * outStride + r]`. Q4_1 and Q8_0 run the C kernels of `variant` (one vector, or
-    /// a batch); nil runs the Swift tiles instead (the tests compare the two bit for bit).
+    /// `out[v * outStride + r]`. Every format runs the C kernels of `variant` (Q4_1 and Q8_0:
+    /// one vector, or a batch; the others: `ck_matmul_format`); nil runs the Swift tiles
+    /// instead (the tests compare the two bit for bit).
     func multiply(rows rowRange: Range<Int>, x: UnsafePointer<Float>, xStride: Int, count: Int,
                   out: UnsafeMutablePointer<Float>, outStride: Int, variant: KernelVariant? = .current) {
         if count >= 1, rowRange.count > 0, let variant, type == .q4_1 || type == .q8_0 {
@@ -292,6 +293,11 @@ public struct WeightMatrix: @unchecked Sendable {
             }
             return
         }
+        if count >= 1, rowRange.count > 0, let variant, let format = cFormat {
+            ck_matmul_format(variant.c, format, data, rowBytes, columns, rowRange.lowerBound, rowRange.upperBound,
+                             x, xStride, count, out, outStride)
+            return
+        }
         switch type {
         case .q4_1: multiplyRows(Q4_1Format.self, rowRange, x, xStride, count, out, outStride)
         case .q8_0: multiplyRows(Q8_0Format.self, rowRange, x, xStride, count, out, outStride)
@@ -299,6 +305,16 @@ public struct WeightMatrix: @unchecked Sendable {
         case .f16: multiplyRows(F16Format.self, rowRange, x, xStride, count, out, outStride)
         case .f32: multiplyRows(F32Format.self, rowRange, x, xStride, count, out, outStride)
         default: fatalError("unsupported type \(type.name) passed the WeightMatrix check")
+        }
+    }
+
+    /// The format of `ck_matmul_format` for the formats without kernels of their own.
+    private var cFormat: ck_format? {
+        switch type {
+        case .q4_0: CK_FORMAT_Q4_0
+        case .f16: CK_FORMAT_F16
+        case .f32: CK_FORMAT_F32
+        default: nil
         }
     }
 
