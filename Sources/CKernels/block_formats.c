@@ -1,12 +1,14 @@
 // Q4_0, F16 and F32 products in portable and AVX2 variants (AVX-512 machines run the AVX2
-// code), chosen at run time. Rows are taken four at a time (four independent accumulation
-// chains); a batch runs each vector through the rows in turn, so every output is computed
-// as for one vector alone.
+// code), chosen at run time. One vector takes the rows four at a time (four independent
+// accumulation chains). A batch, as the Swift panel tiles do, unpacks two rows at a time
+// into a small F32 panel, once, and runs a register tile of 2 rows × up to 6 vectors over
+// it; each output still has its own accumulator and the one-vector sequence of operations.
 
 // No contraction of a*b+c beyond the explicit fused operations.
 #pragma STDC FP_CONTRACT OFF
 
 #include <math.h>
+#include <stdlib.h>
 #include "CKernels.h"
 #include "variants.h"
 
@@ -109,12 +111,81 @@ static void vector_avx2(ck_format format, const uint8_t *data, size_t row_bytes,
     for (; r + 4 <= row_end; r += 4) four(data + r * row_bytes, row_bytes, blocks, x, out + r);
     for (; r < row_end; r++) one(data + r * row_bytes, row_bytes, blocks, x, out + r);
 }
+
+/// Row `row`'s weights as floats in kernel order.
+CK_AVX2 static void unpack_avx2(ck_format format, const uint8_t *row, size_t blocks, float *panel) {
+    size_t bytes = block_bytes(format);
+    for (size_t b = 0; b < blocks; b++)
+        for (int t = 0; t < 4; t++) _mm256_storeu_ps(panel + 32 * b + 8 * t, quarter(format, row + bytes * b, t));
+}
+
+/// R (1 or 2) unpacked rows × V (1...6) vectors: up to 12 accumulators.
+CK_AVX2 static CK_INLINE void panel_tile(int R, int V, const float *panel, size_t columns, const float *x,
+                                          size_t x_stride, float *out, size_t out_stride) {
+    __m256 acc[2][6];
+    for (int i = 0; i < R; i++)
+        for (int v = 0; v < V; v++) acc[i][v] = _mm256_setzero_ps();
+    const float *w1 = panel + (R >= 2 ? columns : 0);
+    for (size_t o = 0; o < columns; o += 8) {
+        __m256 u0 = _mm256_loadu_ps(panel + o), u1 = _mm256_loadu_ps(w1 + o);
+        for (int v = 0; v < V; v++) {
+            __m256 y = _mm256_loadu_ps(x + v * x_stride + o);
+            acc[0][v] = _mm256_fmadd_ps(u0, y, acc[0][v]);
+            if (R >= 2) acc[1][v] = _mm256_fmadd_ps(u1, y, acc[1][v]);
+        }
+    }
+    for (int v = 0; v < V; v++)
+        for (int i = 0; i < R; i++) out[v * out_stride + i] = horizontal_sum(acc[i][v]);
+}
+
+#define PANEL_TILE(R, V)                                                                             \
+    CK_AVX2 static void panel_tile_##R##_##V(const float *panel, size_t columns, const float *x, size_t x_stride, \
+                                              float *out, size_t out_stride) {                       \
+        panel_tile(R, V, panel, columns, x, x_stride, out, out_stride);                              \
+    }
+#define PANEL_TILES(R) PANEL_TILE(R, 1) PANEL_TILE(R, 2) PANEL_TILE(R, 3) PANEL_TILE(R, 4) PANEL_TILE(R, 5) PANEL_TILE(R, 6)
+PANEL_TILES(1)
+PANEL_TILES(2)
+
+typedef void (*panel_tile_fn)(const float *, size_t, const float *, size_t, float *, size_t);
+
+static const panel_tile_fn panel_tiles[2][6] = {
+    {panel_tile_1_1, panel_tile_1_2, panel_tile_1_3, panel_tile_1_4, panel_tile_1_5, panel_tile_1_6},
+    {panel_tile_2_1, panel_tile_2_2, panel_tile_2_3, panel_tile_2_4, panel_tile_2_5, panel_tile_2_6},
+};
+
+/// Rows two at a time (then one), each pair unpacked once and run against the vectors six
+/// at a time. Returns 0 when the panel cannot be allocated (the caller then goes vector by
+/// vector, which computes the same bits).
+static int batch_avx2(ck_format format, const uint8_t *data, size_t row_bytes, size_t columns, size_t row_begin,
+                      size_t row_end, const float *x, size_t x_stride, size_t count, float *out, size_t out_stride) {
+    float *panel = malloc(2 * columns * sizeof(float));
+    if (!panel) return 0;
+    size_t blocks = columns / 32;
+    for (size_t r = row_begin; r < row_end;) {
+        size_t rows = row_end - r >= 2 ? 2 : 1;
+        for (size_t i = 0; i < rows; i++) unpack_avx2(format, data + (r + i) * row_bytes, blocks, panel + i * columns);
+        for (size_t v = 0; v < count; v += 6) {
+            size_t vectors = count - v < 6 ? count - v : 6;
+            panel_tiles[rows - 1][vectors - 1](panel, columns, x + v * x_stride, x_stride, out + v * out_stride + r,
+                                               out_stride);
+        }
+        r += rows;
+    }
+    free(panel);
+    return 1;
+}
 #endif
 
 void ck_matmul_format(ck_variant variant, ck_format format, const void *data, size_t row_bytes, size_t columns,
                       size_t row_begin, size_t row_end, const float *x, size_t x_stride, size_t count,
                       float *out, size_t out_stride) {
     ck_variant usable = ck_usable_variant(variant);
+#if defined(__x86_64__) || defined(__i386__)
+    if (usable != CK_VARIANT_PORTABLE && count > 1
+        && batch_avx2(format, data, row_bytes, columns, row_begin, row_end, x, x_stride, count, out, out_stride))
+        return;
+#endif
     for (size_t v = 0; v < count; v++) {
 #if defined(__x86_64__) || defined(__i386__)
         if (usable != CK_VARIANT_PORTABLE) {
