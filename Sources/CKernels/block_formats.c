@@ -112,11 +112,26 @@ static void vector_avx2(ck_format format, const uint8_t *data, size_t row_bytes,
     for (; r < row_end; r++) one(data + r * row_bytes, row_bytes, blocks, x, out + r);
 }
 
-/// Row `row`'s weights as floats in kernel order.
+/// Row `row`'s weights as floats in kernel order (the same floats `quarter` gives); a Q4_0
+/// block's nibbles and scale are read once for its four quarters.
 CK_AVX2 static void unpack_avx2(ck_format format, const uint8_t *row, size_t blocks, float *panel) {
     size_t bytes = block_bytes(format);
-    for (size_t b = 0; b < blocks; b++)
-        for (int t = 0; t < 4; t++) _mm256_storeu_ps(panel + 32 * b + 8 * t, quarter(format, row + bytes * b, t));
+    for (size_t b = 0; b < blocks; b++) {
+        const uint8_t *block = row + bytes * b;
+        if (format == CK_FORMAT_Q4_0) {
+            __m128i w = _mm_loadu_si128((const __m128i *)(block + 2));
+            __m256i words = _mm256_set_m128i(_mm_srli_epi32(w, 4), w);
+            __m256 d = _mm256_set1_ps(_mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(ck_load_u16(block)))));
+            const __m256i mask = _mm256_set1_epi32(0x0F);
+            const __m256 eight = _mm256_set1_ps(8.0f);
+            _mm256_storeu_ps(panel + 32 * b, _mm256_mul_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_and_si256(words, mask)), eight), d));
+            _mm256_storeu_ps(panel + 32 * b + 8, _mm256_mul_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(words, 8), mask)), eight), d));
+            _mm256_storeu_ps(panel + 32 * b + 16, _mm256_mul_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(words, 16), mask)), eight), d));
+            _mm256_storeu_ps(panel + 32 * b + 24, _mm256_mul_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(words, 24), mask)), eight), d));
+        } else {
+            for (int t = 0; t < 4; t++) _mm256_storeu_ps(panel + 32 * b + 8 * t, quarter(format, block, t));
+        }
+    }
 }
 
 /// R (1 or 2) unpacked rows × V (1...6) vectors: up to 12 accumulators.
@@ -164,11 +179,16 @@ static int batch_avx2(ck_format format, const uint8_t *data, size_t row_bytes, s
     size_t blocks = columns / 32;
     for (size_t r = row_begin; r < row_end;) {
         size_t rows = row_end - r >= 2 ? 2 : 1;
-        for (size_t i = 0; i < rows; i++) unpack_avx2(format, data + (r + i) * row_bytes, blocks, panel + i * columns);
+        // F32 rows already are such a panel (consecutive rows, natural order).
+        const float *weights = (const float *)(data + r * row_bytes);
+        if (format != CK_FORMAT_F32) {
+            for (size_t i = 0; i < rows; i++) unpack_avx2(format, data + (r + i) * row_bytes, blocks, panel + i * columns);
+            weights = panel;
+        }
         for (size_t v = 0; v < count; v += 6) {
             size_t vectors = count - v < 6 ? count - v : 6;
-            panel_tiles[rows - 1][vectors - 1](panel, columns, x + v * x_stride, x_stride, out + v * out_stride + r,
-                                               out_stride);
+            panel_tiles[rows - 1][vectors - 1](weights, columns, x + v * x_stride, x_stride,
+                                               out + v * out_stride + r, out_stride);
         }
         r += rows;
     }
