@@ -8,12 +8,13 @@
 // the blocks straight (each block unpacked into SIMD8<Float> registers, a quarter at a
 // time); a batch unpacks each row once into a small F32 panel shared by all its vectors.
 // Activations and sums are F32: this is the model's exact arithmetic (the Q4_1 weights
-// dequantised to F32), not llama.cpp's 8-bit-activation fast path. The encoder's packed
-// product, layer norm, GELU and attention and the feed-forward's SwiGLU also run in C
-// (`encoder.c`, `activation.c`); the Swift versions here stay as the definition the C
-// variants are tested against bit for bit. No target is compiled for a particular CPU: Swift
-// SIMD `addingProduct` without an FMA target is a libm call per lane, correctly rounded
-// (same bits) but some 30× slower, so nothing hot may be left to it.
+// dequantised to F32), not llama.cpp's 8-bit-activation fast path. The other formats'
+// products (`block_formats.c`), the encoder's packed product, layer norm, GELU and attention
+// and the feed-forward's SwiGLU (`encoder.c`, `activation.c`) run in C as well; the Swift
+// versions here stay as the definition the C variants are tested against bit for bit. No
+// target is compiled for a particular CPU: Swift SIMD `addingProduct` without an FMA target
+// is a libm call per lane, correctly rounded (same bits) but 13–140× slower (`pluralism
+// bench kernels`), so nothing hot may be left to it.
 //
 // Determinism: the value of one output (one row · one vector) is computed by the same
 // sequence of operations whatever the batch size, the tile it falls in and the thread that
