@@ -1,10 +1,6 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-/// The engine's kernels are written with explicit SIMD types; with an AVX2/FMA target the
-/// compiler emits vector FMAs instead of a libm call per lane (see design notes).
-let fastMath: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
-
 let package = Package(
     name: "pluralism",
     platforms: [.macOS(.v14)],
@@ -22,9 +18,10 @@ let package = Package(
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .target(name: "ContentHash"),
-        // The hot matrix-vector kernels: per-function instruction-set variants, chosen at run time.
+        // The hot kernels (quantised products, the sentence encoder, activations): per-function
+        // instruction-set variants chosen at run time, so no target needs a CPU flag.
         .target(name: "CKernels", linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]),
-        .target(name: "Inference", dependencies: ["ContentHash", "CKernels"], swiftSettings: fastMath),
+        .target(name: "Inference", dependencies: ["ContentHash", "CKernels"]),
         .target(name: "Corpus", dependencies: ["CSQLite", "ContentHash"]),
         .target(name: "Pluralism", dependencies: ["Inference", "Corpus", "ContentHash"]),
         // Reports link libxml2; the library the stages live in does not.
@@ -34,11 +31,10 @@ let package = Package(
             dependencies: [
                 "Pluralism", "Inference", "Corpus", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: fastMath
+            ]
         ),
         .testTarget(name: "ContentHashTests", dependencies: ["ContentHash"]),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "ContentHash"], exclude: ["Fixtures"], swiftSettings: fastMath),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "ContentHash"], exclude: ["Fixtures"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Corpus", "CLibXML2", "Pluralism"]),
         .testTarget(name: "PluralismTests", dependencies: ["Pluralism", "Corpus", "Inference"], exclude: ["Fixtures"]),

@@ -89,3 +89,7 @@ void ck_matmul_q8_0(ck_variant variant, const void *data, size_t row_bytes, size
         return;
     }
 }
+
+ck_variant ck_usable_variant(ck_variant requested) {
+    return usable(requested);
+}

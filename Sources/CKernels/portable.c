@@ -7,29 +7,6 @@
 // these operations, no more fused.
 #pragma STDC FP_CONTRACT OFF
 
-/// IEEE half to float (exact, subnormals and infinities included).
-static float half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF;
-    uint32_t bits;
-    if (exponent == 0x1F) {
-        bits = sign | 0x7F800000u | (mantissa << 13);
-    } else if (exponent != 0) {
-        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-    } else if (mantissa == 0) {
-        bits = sign;
-    } else {
-        // Subnormal half: normalise into a float.
-        int shift = 0;
-        while ((mantissa & 0x400) == 0) { mantissa <<= 1; shift++; }
-        mantissa &= 0x3FF;
-        bits = sign | ((uint32_t)(113 - shift) << 23) | (mantissa << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
 CK_ROW_KERNEL(ck_q4_1_portable) {
     size_t blocks = columns / 32;
     for (size_t r = row_begin; r < row_end; r++) {
@@ -37,7 +14,7 @@ CK_ROW_KERNEL(ck_q4_1_portable) {
         float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
         for (size_t b = 0; b < blocks; b++) {
             const uint8_t *block = row + 20 * b;
-            float d = half_to_float(ck_load_u16(block)), m = half_to_float(ck_load_u16(block + 2));
+            float d = ck_half_to_float(ck_load_u16(block)), m = ck_half_to_float(ck_load_u16(block + 2));
             const uint8_t *q = block + 4;
             const float *xb = x + 32 * b;
             for (int t = 0; t < 4; t++) {
@@ -59,7 +36,7 @@ CK_ROW_KERNEL(ck_q8_0_portable) {
         float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
         for (size_t b = 0; b < blocks; b++) {
             const uint8_t *block = row + 34 * b;
-            float d = half_to_float(ck_load_u16(block));
+            float d = ck_half_to_float(ck_load_u16(block));
             const int8_t *q = (const int8_t *)(block + 2);
             const float *xb = x + 32 * b;
             for (int t = 0; t < 4; t++) {

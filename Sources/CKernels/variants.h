@@ -51,4 +51,33 @@ static inline uint16_t ck_load_u16(const uint8_t *p) {
     return v;
 }
 
+/// IEEE half to float (exact, subnormals and infinities included).
+static inline float ck_half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF;
+    uint32_t bits;
+    if (exponent == 0x1F) {
+        bits = sign | 0x7F800000u | (mantissa << 13);
+    } else if (exponent != 0) {
+        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    } else if (mantissa == 0) {
+        bits = sign;
+    } else {
+        // Subnormal half: normalise into a float.
+        int shift = 0;
+        while ((mantissa & 0x400) == 0) { mantissa <<= 1; shift++; }
+        mantissa &= 0x3FF;
+        bits = sign | ((uint32_t)(113 - shift) << 23) | (mantissa << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+#include "CKernels.h"
+
+/// `requested`, or the best variant below it when the CPU lacks it (the dispatching entry
+/// points of every kernel file use it).
+ck_variant ck_usable_variant(ck_variant requested);
+
 #endif

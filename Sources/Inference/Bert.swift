@@ -141,8 +141,10 @@ final class BertWorkspace {
 
 extension BertModel {
     /// The mean-pooled, L2-normalised embedding of each sequence of token ids. Each sequence
-    /// holds 1...`maximumPositions` valid ids; together at most `workspace.capacity`.
-    func embed(_ sequences: [[Int32]], workspace w: BertWorkspace, parallel: Parallel) -> [[Float]] {
+    /// holds 1...`maximumPositions` valid ids; together at most `workspace.capacity`. The
+    /// kernels are `variant`'s C kernels, or (nil) the Swift ones; the bits are the same.
+    func embed(_ sequences: [[Int32]], workspace w: BertWorkspace, parallel: Parallel,
+               variant: KernelVariant? = .current) -> [[Float]] {
         let c = config
         let dim = c.hiddenSize
         var starts: [Int] = []
@@ -156,21 +158,22 @@ extension BertModel {
         let tokens = sequences.flatMap { sequence in sequence.enumerated().map { (id: $0.element, position: $0.offset) } }
 
         parallel.forEachChunk(Self.chunks(n)) { _, chunk in
-            for i in Self.rows(of: chunk, count: n) { embed(tokens[i].id, position: tokens[i].position, into: w.x + i * dim) }
+            for i in Self.rows(of: chunk, count: n) { embed(tokens[i].id, position: tokens[i].position, into: w.x + i * dim, variant: variant) }
         }
         for layer in layers {
-            multiply(layer.queryKeyValue, input: w.x, count: n, into: w.queryKeyValue, parallel: parallel)
-            attend(starts: starts, lengths: sequences.map(\.count), workspace: w, parallel: parallel)
-            multiply(layer.attentionOutput, input: w.context, count: n, into: w.projected, parallel: parallel)
-            addAndNormalize(w.projected, into: w.x, norm: layer.attentionNorm, count: n, parallel: parallel)
+            multiply(layer.queryKeyValue, input: w.x, count: n, into: w.queryKeyValue, parallel: parallel, variant: variant)
+            attend(starts: starts, lengths: sequences.map(\.count), workspace: w, parallel: parallel, variant: variant)
+            multiply(layer.attentionOutput, input: w.context, count: n, into: w.projected, parallel: parallel, variant: variant)
+            addAndNormalize(w.projected, into: w.x, norm: layer.attentionNorm, count: n, parallel: parallel, variant: variant)
 
-            multiply(layer.intermediate, input: w.x, count: n, into: w.intermediate, parallel: parallel)
+            multiply(layer.intermediate, input: w.x, count: n, into: w.intermediate, parallel: parallel, variant: variant)
             parallel.forEachChunk(Self.chunks(n)) { _, chunk in
                 let rows = Self.rows(of: chunk, count: n)
-                gelu(w.intermediate + rows.lowerBound * c.intermediateSize, count: rows.count * c.intermediateSize)
+                gelu(w.intermediate + rows.lowerBound * c.intermediateSize, count: rows.count * c.intermediateSize,
+                     variant: variant)
             }
-            multiply(layer.output, input: w.intermediate, count: n, into: w.projected, parallel: parallel)
-            addAndNormalize(w.projected, into: w.x, norm: layer.outputNorm, count: n, parallel: parallel)
+            multiply(layer.output, input: w.intermediate, count: n, into: w.projected, parallel: parallel, variant: variant)
+            addAndNormalize(w.projected, into: w.x, norm: layer.outputNorm, count: n, parallel: parallel, variant: variant)
         }
         return zip(starts, sequences).map { start, sequence in
             meanPooledUnitVector(w.x + start * dim, count: sequence.count)
@@ -178,7 +181,7 @@ extension BertModel {
     }
 
     /// x = LayerNorm(word[token] + type[0] + position[p]), summed in PyTorch's order.
-    func embed(_ token: Int32, position: Int, into x: UnsafeMutablePointer<Float>) {
+    func embed(_ token: Int32, position: Int, into x: UnsafeMutablePointer<Float>, variant: KernelVariant?) {
         let dim = config.hiddenSize
         precondition(token >= 0 && Int(token) < config.vocabularySize, "token id \(token) outside the vocabulary")
         let word = wordEmbeddings + 4 * Int(token) * dim
@@ -187,7 +190,7 @@ extension BertModel {
                 + positionEmbeddings[position * dim + j]
         }
         layerNorm(x, weight: embeddingNorm.weight, bias: embeddingNorm.bias, count: dim,
-                  epsilon: config.normEpsilon, into: x)
+                  epsilon: config.normEpsilon, into: x, variant: variant)
     }
 
     /// Rows of tokens per chunk of the token-wise steps (embedding, norms, GELU).
@@ -203,33 +206,34 @@ extension BertModel {
     /// outputs over one block of rows; blocks first, so the threads share a block while it
     /// is in cache.
     func multiply(_ matrix: PackedMatrix, input: UnsafeMutablePointer<Float>, count: Int,
-                  into out: UnsafeMutablePointer<Float>, parallel: Parallel) {
+                  into out: UnsafeMutablePointer<Float>, parallel: Parallel, variant: KernelVariant?) {
         let panels = matrix.rows / PackedMatrix.panelRows, block = PackedMatrix.blockRows
         let blocks = (count + block - 1) / block
         parallel.forEachChunk(blocks * panels) { _, chunk in
             let first = chunk / panels * block, panel = chunk % panels * PackedMatrix.panelRows
             matrix.multiply(rows: panel..<panel + PackedMatrix.panelRows, x: input + first * matrix.columns,
                             xStride: matrix.columns, count: min(block, count - first),
-                            out: out + first * matrix.rows, outStride: matrix.rows)
+                            out: out + first * matrix.rows, outStride: matrix.rows, variant: variant)
         }
     }
 
     /// x = LayerNorm(x + residual), row by row.
     func addAndNormalize(_ residual: UnsafeMutablePointer<Float>, into x: UnsafeMutablePointer<Float>, norm: Norm,
-                         count: Int, parallel: Parallel) {
+                         count: Int, parallel: Parallel, variant: KernelVariant?) {
         let dim = config.hiddenSize
         parallel.forEachChunk(Self.chunks(count)) { _, chunk in
             for i in Self.rows(of: chunk, count: count) {
                 let row = x + i * dim, add = residual + i * dim
                 for j in 0..<dim { row[j] += add[j] }
-                layerNorm(row, weight: norm.weight, bias: norm.bias, count: dim, epsilon: config.normEpsilon, into: row)
+                layerNorm(row, weight: norm.weight, bias: norm.bias, count: dim, epsilon: config.normEpsilon, into: row,
+                          variant: variant)
             }
         }
     }
 
     /// Scaled dot-product attention for every (sequence, head, query), each over all the
     /// tokens of its own sequence; one chunk of work per sequence.
-    func attend(starts: [Int], lengths: [Int], workspace w: BertWorkspace, parallel: Parallel) {
+    func attend(starts: [Int], lengths: [Int], workspace w: BertWorkspace, parallel: Parallel, variant: KernelVariant?) {
         let c = config
         let dim = c.hiddenSize, headDim = c.headDimension, stride = 3 * dim
         let scale = 1 / Float(headDim).squareRoot()
@@ -239,7 +243,7 @@ extension BertModel {
                 attendHead(q: rows + h * headDim, k: rows + dim + h * headDim, v: rows + 2 * dim + h * headDim,
                            stride: stride, count: lengths[s], dimensions: headDim, scale: scale,
                            scratch: w.scratch + worker * w.scratchStride,
-                           into: w.context + starts[s] * dim + h * headDim, outStride: dim)
+                           into: w.context + starts[s] * dim + h * headDim, outStride: dim, variant: variant)
             }
         }
     }

@@ -1,8 +1,8 @@
 import CKernels
 import Foundation
 
-/// The instruction-set variant of the C matrix-vector kernels (`Sources/CKernels`) this
-/// process runs. Every variant computes the same bits (same lanes, same fused operations in
+/// The instruction-set variant of the C kernels (`Sources/CKernels`: the weight-matrix
+/// products, the sentence encoder's kernels, the activations) this process runs. Every variant computes the same bits (same lanes, same fused operations in
 /// the same order, same horizontal sum), so the variant is a speed figure, not part of a
 /// generation's identity; the tests hold each one to the Swift kernels bit for bit.
 public enum KernelVariant: String, Sendable, CaseIterable {

@@ -8,7 +8,13 @@
 // the blocks straight (each block unpacked into SIMD8<Float> registers, a quarter at a
 // time); a batch unpacks each row once into a small F32 panel shared by all its vectors.
 // Activations and sums are F32: this is the model's exact arithmetic (the Q4_1 weights
-// dequantised to F32), not llama.cpp's 8-bit-activation fast path.
+// dequantised to F32), not llama.cpp's 8-bit-activation fast path. The other formats'
+// products (`block_formats.c`), the encoder's packed product, layer norm, GELU and attention
+// and the feed-forward's SwiGLU (`encoder.c`, `activation.c`) run in C as well; the Swift
+// versions here stay as the definition the C variants are tested against bit for bit. No
+// target is compiled for a particular CPU: Swift SIMD `addingProduct` without an FMA target
+// is a libm call per lane, correctly rounded (same bits) but 13–140× slower (`pluralism
+// bench kernels`), so nothing hot may be left to it.
 //
 // Determinism: the value of one output (one row · one vector) is computed by the same
 // sequence of operations whatever the batch size, the tile it falls in and the thread that
@@ -272,8 +278,9 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// Fast product for rows `rowRange` and `count` vectors, already arranged in
     /// `inputOrder`: vector v starts at `x + v * xStride`, its result for row r goes to
-    /// `out[v * outStride + r]`. Q4_1 and Q8_0 run the C kernels of `variant` (one vector, or
-    /// a batch); nil runs the Swift tiles instead (the tests compare the two bit for bit).
+    /// `out[v * outStride + r]`. Every format runs the C kernels of `variant` (Q4_1 and Q8_0:
+    /// one vector, or a batch; the others: `ck_matmul_format`); nil runs the Swift tiles
+    /// instead (the tests compare the two bit for bit).
     func multiply(rows rowRange: Range<Int>, x: UnsafePointer<Float>, xStride: Int, count: Int,
                   out: UnsafeMutablePointer<Float>, outStride: Int, variant: KernelVariant? = .current) {
         if count >= 1, rowRange.count > 0, let variant, type == .q4_1 || type == .q8_0 {
@@ -287,6 +294,11 @@ public struct WeightMatrix: @unchecked Sendable {
             }
             return
         }
+        if count >= 1, rowRange.count > 0, let variant, let format = cFormat {
+            ck_matmul_format(variant.c, format, data, rowBytes, columns, rowRange.lowerBound, rowRange.upperBound,
+                             x, xStride, count, out, outStride)
+            return
+        }
         switch type {
         case .q4_1: multiplyRows(Q4_1Format.self, rowRange, x, xStride, count, out, outStride)
         case .q8_0: multiplyRows(Q8_0Format.self, rowRange, x, xStride, count, out, outStride)
@@ -294,6 +306,16 @@ public struct WeightMatrix: @unchecked Sendable {
         case .f16: multiplyRows(F16Format.self, rowRange, x, xStride, count, out, outStride)
         case .f32: multiplyRows(F32Format.self, rowRange, x, xStride, count, out, outStride)
         default: fatalError("unsupported type \(type.name) passed the WeightMatrix check")
+        }
+    }
+
+    /// The format of `ck_matmul_format` for the formats without kernels of their own.
+    private var cFormat: ck_format? {
+        switch type {
+        case .q4_0: CK_FORMAT_Q4_0
+        case .f16: CK_FORMAT_F16
+        case .f32: CK_FORMAT_F32
+        default: nil
         }
     }
 
@@ -539,8 +561,11 @@ func softmaxNumerators(_ values: UnsafeMutablePointer<Float>, count: Int) -> Flo
     return horizontalSum(sum)
 }
 
-/// gate ← silu(gate) · up, elementwise over `count` floats (a multiple of 8).
-func swiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+/// gate ← silu(gate) · up, elementwise over `count` floats (a multiple of 8). The C
+/// activation of `variant` computes these bits; nil runs this Swift code (the tests compare).
+func swiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int,
+            variant: KernelVariant? = .current) {
+    if let variant { return ck_swiglu(variant.c, gate, up, count) }
     let g = UnsafeMutableRawPointer(gate), u = UnsafeRawPointer(up)
     var i = 0
     while i < count {
@@ -635,9 +660,14 @@ final class PackedMatrix: @unchecked Sendable {
 
     /// out[v · outStride + r] = bias[r] + row r · x[v] for the rows `rowRange` (multiples of
     /// 16 at both ends) and activation rows v in 0..<count, x[v] starting at `x + v · xStride`.
+    /// The C kernel of `variant` computes these bits; nil runs the Swift tiles below.
     func multiply(rows rowRange: Range<Int>, x: UnsafePointer<Float>, xStride: Int, count: Int,
-                  out: UnsafeMutablePointer<Float>, outStride: Int) {
+                  out: UnsafeMutablePointer<Float>, outStride: Int, variant: KernelVariant? = .current) {
         precondition(rowRange.lowerBound % 16 == 0 && rowRange.upperBound % 16 == 0, "row range not aligned to panels")
+        if let variant {
+            return ck_packed_matmul(variant.c, panels, bias, columns, rowRange.lowerBound, rowRange.upperBound,
+                                    x, xStride, count, out, outStride)
+        }
         var blockStart = 0
         while blockStart < count {
             let blockEnd = min(count, blockStart + Self.blockRows)
@@ -725,9 +755,10 @@ final class PackedMatrix: @unchecked Sendable {
 
 /// Layer normalisation of `count` floats (a multiple of 8): (x − mean) / √(variance + ε) ·
 /// weight + bias, the variance taken around the mean (two passes, as PyTorch does). `out`
-/// may be `x`.
+/// may be `x`. The C kernel of `variant` computes these bits; nil runs this Swift code.
 func layerNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-               count: Int, epsilon: Float, into out: UnsafeMutablePointer<Float>) {
+               count: Int, epsilon: Float, into out: UnsafeMutablePointer<Float>, variant: KernelVariant? = .current) {
+    if let variant { return ck_layer_norm(variant.c, x, weight, bias, count, epsilon, out) }
     let xr = UnsafeRawPointer(x), wr = UnsafeRawPointer(weight), br = UnsafeRawPointer(bias)
     let o = UnsafeMutableRawPointer(out)
     var sum = SIMD8<Float>()
@@ -770,8 +801,10 @@ func referenceLayerNorm(_ x: [Float], weight: [Float], bias: [Float], epsilon: F
 /// Φ comes from erfc(z), z = |x|/√2, by Abramowitz & Stegun 7.1.26 (a degree-5 polynomial in
 /// t = 1/(1 + p·z) times e^(−z²); absolute error under 1.5e-7): Φ(x) = 1 − erfc(z)/2 for
 /// x ≥ 0 and erfc(z)/2 below, so the small values of strongly negative inputs are computed
-/// directly instead of as a difference of nearly equal numbers.
-func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+/// directly instead of as a difference of nearly equal numbers. The C activation of `variant`
+/// computes these bits; nil runs this Swift code.
+func gelu(_ x: UnsafeMutablePointer<Float>, count: Int, variant: KernelVariant? = .current) {
+    if let variant { return ck_gelu(variant.c, x, count) }
     let raw = UnsafeMutableRawPointer(x)
     let one = SIMD8<Float>(repeating: 1)
     var i = 0
@@ -807,10 +840,15 @@ func referenceGELU(_ x: Float) -> Float {
 /// step (a broadcast query element times eight keys' elements), two queries at a time to
 /// share each load; the weighted sum likewise takes two queries per pass over the values.
 /// Every score and output is one FMA chain in a fixed order, whichever pass computes it.
-/// `scratch` holds `attentionScratch(count:dimensions:)` floats.
+/// `scratch` holds `attentionScratch(count:dimensions:)` floats. The C kernel of `variant`
+/// computes these bits; nil runs this Swift code.
 func attendHead(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int,
                 count: Int, dimensions: Int, scale: Float,
-                scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>, outStride: Int) {
+                scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>, outStride: Int,
+                variant: KernelVariant? = .current) {
+    if let variant {
+        return ck_attend_head(variant.c, q, k, v, stride, count, dimensions, scale, scratch, out, outStride)
+    }
     let padded = paddedKeys(count)
     let kt = scratch
     for d in 0..<dimensions {

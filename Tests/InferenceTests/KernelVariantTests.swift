@@ -2,8 +2,8 @@ import Foundation
 import Testing
 @testable import Inference
 
-/// Every C kernel variant the CPU runs gives the Swift tile's bits, for the matrix shapes of
-/// the model (576 and 1536 columns), row ranges that do not fill a whole pass of the wider
+/// Every C kernel variant the CPU runs gives the Swift tile's bits, for every weight format
+/// and the matrix shapes of the model (576 and 1536 columns), row ranges that do not fill a whole pass of the wider
 /// variants, and random scales including negative minimums and subnormal halves.
 @Suite struct KernelVariantTests {
     static var variants: [KernelVariant] { KernelVariant.allCases.filter { $0.level <= KernelVariant.best.level } }
@@ -31,7 +31,7 @@ import Testing
     /// Batched products (decode at batch 2...6, prefill beyond: several tiles of six vectors
     /// and a partial one) give the Swift panel tiles' bits, which are those of one vector at
     /// a time, for row ranges that leave partial row groups at both ends.
-    @Test(arguments: [GGMLType.q4_1, .q8_0], [576, 1536])
+    @Test(arguments: [GGMLType.q4_1, .q8_0, .q4_0, .f16, .f32], [576, 1536])
     func batchVariantsEqualSwiftTiles(type: GGMLType, columns: Int) {
         let m = OwnedMatrix(type: type, rows: 45, columns: columns, seed: UInt64(columns) + 7)
         for count in [2, 3, 5, 6, 7, 13] {
@@ -58,7 +58,7 @@ import Testing
         return rows.map { out[$0].bitPattern }
     }
 
-    @Test(arguments: [GGMLType.q4_1, .q8_0], [576, 1536])
+    @Test(arguments: [GGMLType.q4_1, .q8_0, .q4_0, .f16, .f32], [576, 1536])
     func variantsEqualSwiftTiles(type: GGMLType, columns: Int) {
         let m = OwnedMatrix(type: type, rows: 45, columns: columns, seed: UInt64(columns) + 3)
         let x = randomVectors(1, columns: columns, seed: 11)[0]

@@ -53,6 +53,12 @@ void ck_matmul_q8_0(ck_variant variant, const void *data, size_t row_bytes, size
                     size_t row_begin, size_t row_end, const float *x, size_t x_stride, size_t count,
                     float *out, size_t out_stride);
 
+// The other weight formats, the BERT encoder's kernels and the elementwise activations, in
+// their own headers.
+#include "block_formats.h"
+#include "encoder.h"
+#include "activation.h"
+
 #ifdef __cplusplus
 }
 #endif
