@@ -17,6 +17,7 @@
 #include <string.h>
 #include "CKernels.h"
 #include "variants.h"
+#include "exp8.h"
 
 // No contraction of a*b+c beyond the explicit fused operations.
 #pragma STDC FP_CONTRACT OFF
@@ -62,34 +63,12 @@ static void scores_portable(const float *q, size_t q_stride, size_t queries, con
     }
 }
 
-static float exp_portable(float x) {
-    if (x < -87.0f) x = -87.0f;
-    if (x > 88.0f) x = 88.0f;
-    const float shifter = 12582912.0f;
-    float t = fmaf(x, 1.44269504f, shifter);
-    float n = t - shifter;
-    float r = fmaf(n, 2.1219444e-4f, fmaf(n, -0.693359375f, x));
-    float p = 1.98756915e-4f;
-    p = fmaf(p, r, 1.3981999507e-3f);
-    p = fmaf(p, r, 8.3334519073e-3f);
-    p = fmaf(p, r, 4.1665795894e-2f);
-    p = fmaf(p, r, 1.6666665459e-1f);
-    p = fmaf(p, r, 5.0000001201e-1f);
-    float er = fmaf(p, r * r, r + 1.0f);
-    uint32_t bits;
-    memcpy(&bits, &t, 4);
-    bits = (bits - 0x4B400000u + 127u) << 23;
-    float scale;
-    memcpy(&scale, &bits, 4);
-    return er * scale;
-}
-
 static float softmax_portable(float *values, size_t count) {
     float top = -INFINITY;
     for (size_t i = 0; i < count; i++) top = values[i] > top ? values[i] : top;
     float sum[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (size_t i = 0; i < count; i++) {
-        values[i] = exp_portable(values[i] - top);
+        values[i] = ck_exp_lane(values[i] - top);
         sum[i % 8] += values[i];
     }
     return ck_horizontal_sum(sum);
@@ -200,27 +179,6 @@ CK_AVX2 static void scores_avx2(const float *q, size_t q_stride, size_t queries,
         scores_avx2_body(q, q_stride, queries, keys, key_stride, count, dimensions, scale, scores, score_stride);
 }
 
-CK_AVX2 static CK_INLINE __m256 exp256(__m256 x) {
-    const __m256 low = _mm256_set1_ps(-87.0f), high = _mm256_set1_ps(88.0f);
-    x = _mm256_blendv_ps(x, low, _mm256_cmp_ps(x, low, _CMP_LT_OQ));
-    x = _mm256_blendv_ps(x, high, _mm256_cmp_ps(x, high, _CMP_GT_OQ));
-    const __m256 shifter = _mm256_set1_ps(12582912.0f);
-    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504f), shifter);
-    __m256 n = _mm256_sub_ps(t, shifter);
-    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-0.693359375f), x);
-    r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.1219444e-4f), r);
-    __m256 p = _mm256_set1_ps(1.98756915e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    __m256 er = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    __m256i e = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000));
-    e = _mm256_slli_epi32(_mm256_add_epi32(e, _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(er, _mm256_castsi256_ps(e));
-}
-
 CK_AVX2 static CK_INLINE float softmax_avx2_body(float *values, size_t count) {
     __m256 maximum = _mm256_set1_ps(-INFINITY);
     size_t i = 0;
@@ -233,7 +191,7 @@ CK_AVX2 static CK_INLINE float softmax_avx2_body(float *values, size_t count) {
     const __m256 m = _mm256_set1_ps(top);
     __m256 sum = _mm256_setzero_ps();
     for (i = 0; i + 8 <= count; i += 8) {
-        __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(values + i), m));
+        __m256 e = ck_exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(values + i), m));
         _mm256_storeu_ps(values + i, e);
         sum = _mm256_add_ps(sum, e);
     }
@@ -243,7 +201,7 @@ CK_AVX2 static CK_INLINE float softmax_avx2_body(float *values, size_t count) {
         float tail[8];
         _mm256_storeu_ps(tail, m);
         memcpy(tail, values + i, rest * sizeof(float));
-        _mm256_storeu_ps(tail, exp256(_mm256_sub_ps(_mm256_loadu_ps(tail), m)));
+        _mm256_storeu_ps(tail, ck_exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(tail), m)));
         for (size_t l = rest; l < 8; l++) tail[l] = 0.0f;
         memcpy(values + i, tail, rest * sizeof(float));
         sum = _mm256_add_ps(sum, _mm256_loadu_ps(tail));
@@ -529,17 +487,10 @@ CK_AVX512 static void weighted_sum_avx512(const float *values, size_t value_stri
 
 // MARK: dispatch
 
-/// `requested`, or the best variant below it when the CPU lacks it.
-static ck_variant usable(ck_variant requested) {
-    static ck_variant best = (ck_variant)-1;
-    if ((int)best < 0) best = ck_best_variant();
-    return requested > best ? best : requested;
-}
-
 void ck_attention_scores(ck_variant variant, const float *q, size_t q_stride, size_t queries,
                          const float *keys, size_t key_stride, size_t count, size_t dimensions,
                          float scale, float *scores, size_t score_stride) {
-    switch (usable(variant)) {
+    switch (ck_usable_variant(variant)) {
 #if defined(__x86_64__) || defined(__i386__)
     case CK_VARIANT_AVX512:
         scores_avx512(q, q_stride, queries, keys, key_stride, count, dimensions, scale, scores, score_stride);
@@ -555,7 +506,7 @@ void ck_attention_scores(ck_variant variant, const float *q, size_t q_stride, si
 }
 
 float ck_softmax_numerators(ck_variant variant, float *values, size_t count) {
-    switch (usable(variant)) {
+    switch (ck_usable_variant(variant)) {
 #if defined(__x86_64__) || defined(__i386__)
     case CK_VARIANT_AVX512: return softmax_avx512(values, count);
     case CK_VARIANT_AVX2: return softmax_avx2(values, count);
@@ -568,7 +519,7 @@ void ck_attention_weighted_sum(ck_variant variant, const float *values, size_t v
                                const float *weights, size_t weight_stride, const size_t *counts,
                                const float *scales, size_t queries, size_t dimensions,
                                float *out, size_t out_stride) {
-    switch (usable(variant)) {
+    switch (ck_usable_variant(variant)) {
 #if defined(__x86_64__) || defined(__i386__)
     case CK_VARIANT_AVX512:
         weighted_sum_avx512(values, value_stride, weights, weight_stride, counts, scales, queries, dimensions, out,

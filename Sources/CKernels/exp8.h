@@ -1,4 +1,4 @@
-// e^x as the Swift `exp(_: SIMD8<Float>)` of Kernels.swift computes it, for the activation
+// e^x as the Swift `exp(_: SIMD8<Float>)` of Kernels.swift computes it, for the attention, activation
 // and encoder kernels: one function per instruction-set variant, each lane doing exactly
 // the Swift lane's operations (clamp to [-87, 88], n = round(x·log2 e) by the 1.5·2²³
 // shifter, r = x − n·ln2 in two fused steps, the Cephes polynomial by fused steps, 2^n in
