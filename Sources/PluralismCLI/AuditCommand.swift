@@ -34,7 +34,7 @@ struct AuditCommand: AsyncParsableCommand {
     func run() async throws {
         do {
             let (context, _, _) = try options.prepare()
-            let report = try await Stages.audit(context)
+            let report = try await Pipeline.stage(context, Stages.audit)
             print(describe(report))
             print(AuditTable.render(try context.corpus.auditSummaries(runID: context.runID)))
         } catch {

@@ -22,7 +22,7 @@ struct CommentCommand: AsyncParsableCommand {
         do {
             let (context, _, loader) = try options.prepare()
             try Stages.ingest(context.inputs, into: context.corpus)
-            print(describe(try await Stages.comment(context)))
+            print(describe(try await Pipeline.stage(context, Stages.comment)))
             for line in describePrefixReuse(loader) { print(line) }
         } catch {
             throw ExitStatus.fail(error)

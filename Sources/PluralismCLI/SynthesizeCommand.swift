@@ -23,7 +23,7 @@ struct SynthesizeCommand: AsyncParsableCommand {
         do {
             let (context, _, loader) = try options.prepare()
             try Stages.ingest(context.inputs, into: context.corpus)
-            let report = try await Stages.synthesize(context)
+            let report = try await Pipeline.stage(context, Stages.synthesize)
             try context.corpus.setRunStatus(id: context.runID, status: .finished)
             print(describe(report))
             for line in describePrefixReuse(loader) { print(line) }

@@ -48,6 +48,28 @@ import Glibc
         #expect(try Self.digest("runs/cli/corpus.sqlite", in: scratch) == digest)
     }
 
+    /// `comment` on its own, stopped by Ctrl-C: the run is marked `interrupted` (not left
+    /// `running`), and the same command finishes the comments.
+    @Test func aStageStoppedOnItsOwnMarksTheRunInterrupted() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        // Answers take 2 s, so the signal lands while the comments are in flight however
+        // busy the machine is.
+        let slow = try ScriptedServer(in: scratch, delay: 2)
+        try slow.writeConfig(into: scratch, folder: "slow")
+        let command = ["comment", "--config", "slow/run.json", "--corpus", "stage.sqlite", "--quiet"]
+        let running = try CLI.start(command, in: scratch.path)
+        try Self.waitForRequests(slow, atLeast: 1)
+        kill(running.pid, SIGINT)
+        let stopped = running.finish()
+        #expect(stopped.status == 130, "\(stopped.stderr)")
+        #expect(try Self.status("stage.sqlite", in: scratch) == "interrupted")
+
+        let resumed = try CLI.run(command, in: scratch.path)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("already stored"), "\(resumed.stdout)")
+    }
+
     @Test(arguments: [(SIGINT, Int32(130)), (SIGTERM, Int32(143))])
     func aSignalStopsTheRunWhichResumesToTheSameDigest(_ signal: Int32, _ expected: Int32) throws {
         let scratch = try Scratch()

@@ -45,4 +45,17 @@ public enum Pipeline {
             stages: reports, freshCalls: context.tally.fresh, replayedCalls: context.tally.replayed,
             seconds: Date().timeIntervalSince(started))
     }
+
+    /// Runs one stage on its own (the `comment`, `synthesize` and `audit` commands): a stop
+    /// signal that ends it marks the run `interrupted`, as it would a whole run, so
+    /// `pluralism corpus runs` tells a stopped run from one still going.
+    public static func stage<Report>(_ context: StageContext,
+                                     _ body: (StageContext) async throws -> Report) async throws -> Report {
+        do {
+            return try await body(context)
+        } catch let stop as RunStopped {
+            try? context.corpus.setRunStatus(id: context.runID, status: .interrupted)
+            throw stop
+        }
+    }
 }
