@@ -43,8 +43,6 @@ static void swiglu_portable(float *gate, const float *up, size_t count) {
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-#define CK_AVX2 __attribute__((target("avx2,fma")))
-#define CK_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
 
 CK_AVX2 static inline __m256 gelu_avx2_lanes(__m256 v) {
     const __m256 one = _mm256_set1_ps(1.0f);

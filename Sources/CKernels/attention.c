@@ -95,9 +95,6 @@ static void weighted_sum_portable(const float *values, size_t value_stride, cons
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")))
-#define CK_INLINE __attribute__((always_inline)) inline
 
 // MARK: AVX2 (and the parts the AVX-512 variant shares: functions marked CK_AVX2 and
 // inlined into a CK_AVX512 one are compiled with its instruction set)

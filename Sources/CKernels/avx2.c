@@ -5,13 +5,6 @@
 #include <immintrin.h>
 #include "variants.h"
 
-#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
-
-CK_AVX2 static inline float horizontal_sum(__m256 v) {
-    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    __m128 b = _mm_add_ps(a, _mm_movehl_ps(a, a));
-    return _mm_cvtss_f32(_mm_add_ss(b, _mm_shuffle_ps(b, b, 1)));
-}
 
 CK_AVX2 static inline float half(const uint8_t *p) {
     return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(ck_load_u16(p))));
@@ -48,7 +41,7 @@ CK_AVX2 static inline __m256i nibble_words(const uint8_t *p) {
                 }                                                                             \
             }                                                                                 \
         }                                                                                     \
-        for (int i = 0; i < R; i++) out[i] = horizontal_sum(acc[i]);                          \
+        for (int i = 0; i < R; i++) out[i] = ck_horizontal_sum_avx2(acc[i]);                  \
     }
 
 Q4_1_ROWS(4)
@@ -93,7 +86,7 @@ CK_AVX2 static inline __m256i signed_byte(__m256i words, int t) {
                 }                                                                             \
             }                                                                                 \
         }                                                                                     \
-        for (int i = 0; i < R; i++) out[i] = horizontal_sum(acc[i]);                          \
+        for (int i = 0; i < R; i++) out[i] = ck_horizontal_sum_avx2(acc[i]);                  \
     }
 
 Q8_0_ROWS(4)
@@ -109,7 +102,6 @@ CK_ROW_KERNEL(ck_q8_0_avx2) {
 // unpacked once per quarter and used for all V vectors: up to 12 accumulators, 2 weight
 // registers and 1 activation register. Each output still has its own accumulator and the
 // row kernels' sequence of operations.
-#define CK_INLINE __attribute__((always_inline)) inline
 
 CK_AVX2 static CK_INLINE void q4_1_tile(const uint8_t *row, size_t row_bytes, size_t blocks, int R, int V,
                                          const float *x, size_t x_stride, float *out, size_t out_stride) {
@@ -140,7 +132,7 @@ CK_AVX2 static CK_INLINE void q4_1_tile(const uint8_t *row, size_t row_bytes, si
         }
     }
     for (int v = 0; v < V; v++)
-        for (int i = 0; i < R; i++) out[v * out_stride + i] = horizontal_sum(acc[i][v]);
+        for (int i = 0; i < R; i++) out[v * out_stride + i] = ck_horizontal_sum_avx2(acc[i][v]);
 }
 
 CK_AVX2 static CK_INLINE void q8_0_tile(const uint8_t *row, size_t row_bytes, size_t blocks, int R, int V,
@@ -167,7 +159,7 @@ CK_AVX2 static CK_INLINE void q8_0_tile(const uint8_t *row, size_t row_bytes, si
         }
     }
     for (int v = 0; v < V; v++)
-        for (int i = 0; i < R; i++) out[v * out_stride + i] = horizontal_sum(acc[i][v]);
+        for (int i = 0; i < R; i++) out[v * out_stride + i] = ck_horizontal_sum_avx2(acc[i][v]);
 }
 
 /// One non-inlined function per (format, R, V), so that every tile's loops are unrolled

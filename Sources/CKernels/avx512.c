@@ -5,7 +5,6 @@
 #include <immintrin.h>
 #include "variants.h"
 
-#define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")))
 
 /// Row pairs per pass (2 rows each).
 #define PAIRS 2
@@ -14,15 +13,9 @@
 /// (the hardware prefetcher alone leaves the Q8_0 output layer waiting on memory).
 #define PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 
-CK_AVX512 static inline float horizontal_sum(__m256 v) {
-    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    __m128 b = _mm_add_ps(a, _mm_movehl_ps(a, a));
-    return _mm_cvtss_f32(_mm_add_ss(b, _mm_shuffle_ps(b, b, 1)));
-}
-
 CK_AVX512 static inline void store_pair(__m512 acc, float *out) {
-    out[0] = horizontal_sum(_mm512_castps512_ps256(acc));
-    out[1] = horizontal_sum(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
+    out[0] = ck_horizontal_sum_avx2(_mm512_castps512_ps256(acc));
+    out[1] = ck_horizontal_sum_avx2(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
 }
 
 /// Two scales (the f16 at `a` and the one at `b`) as [a × 8, b × 8].
@@ -30,6 +23,36 @@ CK_AVX512 static inline __m512 pair_scale(const uint8_t *a, const uint8_t *b) {
     __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128((int)(ck_load_u16(a) | ((uint32_t)ck_load_u16(b) << 16))));
     const __m512i index = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
     return _mm512_permutexvar_ps(index, _mm512_castps128_ps512(f));
+}
+
+/// Block b of the PAIRS row pairs starting at `row`, unpacked for both the row and the batch
+/// kernels: each pair's nibble words (row A's in lanes 0-7, row B's in 8-15) and its scales
+/// and minimums; the rows of the next group are fetched meanwhile.
+CK_AVX512 static CK_INLINE void q4_1_pair_blocks(const uint8_t *row, size_t row_bytes, size_t b, __m512i words[PAIRS],
+                                                  __m512 d[PAIRS], __m512 m[PAIRS]) {
+    for (int i = 0; i < PAIRS; i++) {
+        const uint8_t *ba = row + (2 * i) * row_bytes + 20 * b, *bb = ba + row_bytes;
+        PREFETCH(ba + 2 * PAIRS * row_bytes);
+        PREFETCH(bb + 2 * PAIRS * row_bytes);
+        __m512i z = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(ba + 4)));
+        z = _mm512_mask_broadcast_i32x4(z, 0xFF00, _mm_loadu_si128((const __m128i *)(bb + 4)));
+        words[i] = _mm512_mask_srli_epi32(z, 0xF0F0, z, 4);
+        d[i] = pair_scale(ba, bb);
+        m[i] = pair_scale(ba + 2, bb + 2);
+    }
+}
+
+/// The same for Q8_0: each pair's 32 signed bytes per row and its scales.
+CK_AVX512 static CK_INLINE void q8_0_pair_blocks(const uint8_t *row, size_t row_bytes, size_t b, __m512i words[PAIRS],
+                                                  __m512 d[PAIRS]) {
+    for (int i = 0; i < PAIRS; i++) {
+        const uint8_t *ba = row + (2 * i) * row_bytes + 34 * b, *bb = ba + row_bytes;
+        PREFETCH(ba + 2 * PAIRS * row_bytes);
+        PREFETCH(bb + 2 * PAIRS * row_bytes);
+        words[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(ba + 2))),
+                                      _mm256_loadu_si256((const __m256i *)(bb + 2)), 1);
+        d[i] = pair_scale(ba, bb);
+    }
 }
 
 CK_AVX512 static void q4_1_pairs(const uint8_t *row, size_t row_bytes, size_t blocks, const float *x, float *out) {
@@ -40,16 +63,7 @@ CK_AVX512 static void q4_1_pairs(const uint8_t *row, size_t row_bytes, size_t bl
         const float *xb = x + 32 * b;
         __m512i words[PAIRS];
         __m512 d[PAIRS], m[PAIRS];
-        for (int i = 0; i < PAIRS; i++) {
-            const uint8_t *ba = row + (2 * i) * row_bytes + 20 * b, *bb = ba + row_bytes;
-            PREFETCH(ba + 2 * PAIRS * row_bytes);
-            PREFETCH(bb + 2 * PAIRS * row_bytes);
-            __m512i z = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(ba + 4)));
-            z = _mm512_mask_broadcast_i32x4(z, 0xFF00, _mm_loadu_si128((const __m128i *)(bb + 4)));
-            words[i] = _mm512_mask_srli_epi32(z, 0xF0F0, z, 4);
-            d[i] = pair_scale(ba, bb);
-            m[i] = pair_scale(ba + 2, bb + 2);
-        }
+        q4_1_pair_blocks(row, row_bytes, b, words, d, m);
         for (int t = 0; t < 4; t++) {
             __m512 xq = _mm512_broadcast_f32x8(_mm256_loadu_ps(xb + 8 * t));
             for (int i = 0; i < PAIRS; i++) {
@@ -84,14 +98,7 @@ CK_AVX512 static void q8_0_pairs(const uint8_t *row, size_t row_bytes, size_t bl
         const float *xb = x + 32 * b;
         __m512i words[PAIRS];
         __m512 d[PAIRS];
-        for (int i = 0; i < PAIRS; i++) {
-            const uint8_t *ba = row + (2 * i) * row_bytes + 34 * b, *bb = ba + row_bytes;
-            PREFETCH(ba + 2 * PAIRS * row_bytes);
-            PREFETCH(bb + 2 * PAIRS * row_bytes);
-            words[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(ba + 2))),
-                                          _mm256_loadu_si256((const __m256i *)(bb + 2)), 1);
-            d[i] = pair_scale(ba, bb);
-        }
+        q8_0_pair_blocks(row, row_bytes, b, words, d);
         for (int t = 0; t < 4; t++) {
             __m512 xq = _mm512_broadcast_f32x8(_mm256_loadu_ps(xb + 8 * t));
             for (int i = 0; i < PAIRS; i++) {
@@ -112,7 +119,6 @@ CK_ROW_KERNEL(ck_q8_0_avx512) {
 // Batch kernels: a tile of PAIRS row pairs × V vectors (1...6), each vector's quarter
 // broadcast to both halves of a zmm so that one FMA advances two rows' accumulators; the
 // pairs' weights are unpacked once per quarter for all V vectors. Up to 12 accumulators.
-#define CK_INLINE __attribute__((always_inline)) inline
 
 CK_AVX512 static CK_INLINE void q4_1_tile(const uint8_t *row, size_t row_bytes, size_t blocks, int V,
                                            const float *x, size_t x_stride, float *out, size_t out_stride) {
@@ -123,16 +129,7 @@ CK_AVX512 static CK_INLINE void q4_1_tile(const uint8_t *row, size_t row_bytes, 
     for (size_t b = 0; b < blocks; b++) {
         __m512i words[PAIRS];
         __m512 d[PAIRS], m[PAIRS];
-        for (int i = 0; i < PAIRS; i++) {
-            const uint8_t *ba = row + (2 * i) * row_bytes + 20 * b, *bb = ba + row_bytes;
-            PREFETCH(ba + 2 * PAIRS * row_bytes);
-            PREFETCH(bb + 2 * PAIRS * row_bytes);
-            __m512i z = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(ba + 4)));
-            z = _mm512_mask_broadcast_i32x4(z, 0xFF00, _mm_loadu_si128((const __m128i *)(bb + 4)));
-            words[i] = _mm512_mask_srli_epi32(z, 0xF0F0, z, 4);
-            d[i] = pair_scale(ba, bb);
-            m[i] = pair_scale(ba + 2, bb + 2);
-        }
+        q4_1_pair_blocks(row, row_bytes, b, words, d, m);
         for (int t = 0; t < 4; t++) {
             __m512 w[PAIRS];
             for (int i = 0; i < PAIRS; i++) {
@@ -157,14 +154,7 @@ CK_AVX512 static CK_INLINE void q8_0_tile(const uint8_t *row, size_t row_bytes, 
     for (size_t b = 0; b < blocks; b++) {
         __m512i words[PAIRS];
         __m512 d[PAIRS];
-        for (int i = 0; i < PAIRS; i++) {
-            const uint8_t *ba = row + (2 * i) * row_bytes + 34 * b, *bb = ba + row_bytes;
-            PREFETCH(ba + 2 * PAIRS * row_bytes);
-            PREFETCH(bb + 2 * PAIRS * row_bytes);
-            words[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(ba + 2))),
-                                          _mm256_loadu_si256((const __m256i *)(bb + 2)), 1);
-            d[i] = pair_scale(ba, bb);
-        }
+        q8_0_pair_blocks(row, row_bytes, b, words, d);
         for (int t = 0; t < 4; t++) {
             __m512 w[PAIRS];
             for (int i = 0; i < PAIRS; i++) w[i] = _mm512_mul_ps(_mm512_cvtepi32_ps(signed_byte(words[i], t)), d[i]);

@@ -55,14 +55,6 @@ static void rows_portable(ck_format format, const uint8_t *data, size_t row_byte
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define CK_INLINE __attribute__((always_inline)) inline
-
-CK_AVX2 static inline float horizontal_sum(__m256 v) {
-    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    __m128 b = _mm_add_ps(a, _mm_movehl_ps(a, a));
-    return _mm_cvtss_f32(_mm_add_ss(b, _mm_shuffle_ps(b, b, 1)));
-}
 
 /// Weights 8t..<8t+8 of a block, as the Swift `quarter(_:_:)` of its format.
 CK_AVX2 static CK_INLINE __m256 quarter(ck_format format, const uint8_t *block, int t) {
@@ -90,7 +82,7 @@ CK_AVX2 static CK_INLINE void rows_avx2(ck_format format, int R, const uint8_t *
             for (int i = 0; i < R; i++) acc[i] = _mm256_fmadd_ps(quarter(format, row + i * row_bytes + bytes * b, t), xq, acc[i]);
         }
     }
-    for (int i = 0; i < R; i++) out[i] = horizontal_sum(acc[i]);
+    for (int i = 0; i < R; i++) out[i] = ck_horizontal_sum_avx2(acc[i]);
 }
 
 #define ROWS_AVX2(name, format, R)                                                                    \
@@ -150,7 +142,7 @@ CK_AVX2 static CK_INLINE void panel_tile(int R, int V, const float *panel, size_
         }
     }
     for (int v = 0; v < V; v++)
-        for (int i = 0; i < R; i++) out[v * out_stride + i] = horizontal_sum(acc[i][v]);
+        for (int i = 0; i < R; i++) out[v * out_stride + i] = ck_horizontal_sum_avx2(acc[i][v]);
 }
 
 #define PANEL_TILE(R, V)                                                                             \

@@ -125,15 +125,6 @@ static void attend_head_portable(const float *q, const float *k, const float *v,
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#define CK_AVX2 __attribute__((target("avx2,fma")))
-#define CK_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
-#define CK_INLINE __attribute__((always_inline)) inline
-
-CK_AVX2 static inline float horizontal_sum(__m256 v) {
-    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    __m128 b = _mm_add_ps(a, _mm_movehl_ps(a, a));
-    return _mm_cvtss_f32(_mm_add_ss(b, _mm_shuffle_ps(b, b, 1)));
-}
 
 // MARK: AVX2
 
@@ -194,13 +185,13 @@ CK_AVX2 static void layer_norm_avx2(const float *x, const float *weight, const f
                                     float epsilon, float *out) {
     __m256 sum = _mm256_setzero_ps();
     for (size_t i = 0; i < count; i += 8) sum = _mm256_add_ps(sum, _mm256_loadu_ps(x + i));
-    __m256 mean = _mm256_set1_ps(horizontal_sum(sum) / (float)count);
+    __m256 mean = _mm256_set1_ps(ck_horizontal_sum_avx2(sum) / (float)count);
     __m256 squares = _mm256_setzero_ps();
     for (size_t i = 0; i < count; i += 8) {
         __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), mean);
         squares = _mm256_fmadd_ps(d, d, squares);
     }
-    __m256 scale = _mm256_set1_ps(1.0f / sqrtf(horizontal_sum(squares) / (float)count + epsilon));
+    __m256 scale = _mm256_set1_ps(1.0f / sqrtf(ck_horizontal_sum_avx2(squares) / (float)count + epsilon));
     for (size_t i = 0; i < count; i += 8) {
         __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), mean);
         __m256 o = _mm256_fmadd_ps(_mm256_mul_ps(d, scale), _mm256_loadu_ps(weight + i), _mm256_loadu_ps(bias + i));
@@ -239,7 +230,7 @@ CK_AVX2 static float softmax_avx2(float *values, size_t count) {
         }
         sum = _mm256_add_ps(sum, _mm256_loadu_ps(e));
     }
-    return horizontal_sum(sum);
+    return ck_horizontal_sum_avx2(sum);
 }
 
 /// Scores of Q (1 or 2) queries against 32 keys: s[j] = scale · Σ_d q[d] · kt[d][j].

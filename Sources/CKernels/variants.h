@@ -74,6 +74,23 @@ static inline float ck_half_to_float(uint16_t h) {
     return f;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+/// The targets of every AVX2 and AVX-512 kernel: the features `ck_best_variant` requires
+/// before it picks that variant.
+#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")))
+#define CK_INLINE __attribute__((always_inline)) inline
+
+/// `ck_horizontal_sum`'s tree on a ymm register.
+CK_AVX2 static inline float ck_horizontal_sum_avx2(__m256 v) {
+    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    __m128 b = _mm_add_ps(a, _mm_movehl_ps(a, a));
+    return _mm_cvtss_f32(_mm_add_ss(b, _mm_shuffle_ps(b, b, 1)));
+}
+#endif
+
 #include "CKernels.h"
 
 /// `requested`, or the best variant below it when the CPU lacks it (the dispatching entry
