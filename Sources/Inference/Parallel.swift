@@ -7,8 +7,8 @@ import Foundation
 /// rule (contiguous, nearly equal ranges); `forEachChunk` hands small chunks to whichever
 /// thread is free.
 ///
-/// The threads are a `WorkerPool` of this value's own (copies share it), started on first
-/// use: a decode step runs about 150 regions, too short to hand to libdispatch.
+/// The threads are a `WorkerPool` of this value's own (copies share it): a decode step runs
+/// about 150 regions, too short to hand to libdispatch.
 struct Parallel: Sendable {
     let threads: Int
     private let pool: WorkerPool?
@@ -63,28 +63,18 @@ struct Parallel: Sendable {
     }
 }
 
-/// The C worker pool (`ck_pool.h`), its threads started on first use and joined when the
-/// last `Parallel` sharing it goes.
+/// The C worker pool (`ck_pool.h`), its threads joined when the last `Parallel` sharing it
+/// goes. Without it (a thread could not be started) the parts run on the calling thread.
 private final class WorkerPool: @unchecked Sendable {
-    private let threads: Int
-    private let lock = NSLock()
-    private var pool: OpaquePointer?
-    private var started = false
+    private let pool: OpaquePointer?
 
-    init(threads: Int) { self.threads = threads }
+    init(threads: Int) { pool = ck_pool_create(threads) }
 
     deinit { ck_pool_destroy(pool) }
 
     /// Runs `body(part)` for each part; the closures passed here write disjoint memory by
     /// construction, so running them on other threads is safe.
     func run(parts: Int, _ body: (Int) -> Void) {
-        let pool = lock.withLock {
-            if !started {
-                self.pool = ck_pool_create(threads)
-                started = true
-            }
-            return self.pool
-        }
         withoutActuallyEscaping(body) { body in
             var task = body
             withUnsafeMutablePointer(to: &task) { task in
